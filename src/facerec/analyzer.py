@@ -1,0 +1,207 @@
+""":class:`FaceAnalyzer`: one photo -> a list of :class:`~facerec.types.Face`, with the models loaded once.
+
+The analyzer owns one detector (and an optional fallback detector used when the first finds nothing), the shape
+predictors and the embedder; each is created on first use, so building an analyzer is cheap. The flat functions in
+:mod:`facerec.api` delegate to a shared analyzer, so both paths give identical results.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from facerec.alignment import CHIP_PADDING, CHIP_SIZE, Landmarker, face_chips
+from facerec.detection import Detector, create_detector, detect
+from facerec.embedding import Embedder, create_embedder, embed_chips
+from facerec.errors import ConfigurationError
+from facerec.images import ImageInput, load_image
+from facerec.types import Box, Face
+
+__all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "FaceAnalyzer", "FacePick", "pick_face"]
+
+DEFAULT_DETECTOR = "hog"
+DEFAULT_EMBEDDER = "dlib"  # switched to "onnx" once that backend lands
+
+FacePick = Literal["largest", "central", "best"]
+
+
+def pick_face(faces: Sequence[Face], image_shape: tuple[int, ...], how: FacePick = "largest") -> Face | None:
+    """One face of several: the ``largest`` box, the one nearest the image ``central`` point, or the ``best`` score.
+
+    Returns ``None`` when ``faces`` is empty.
+    """
+    if not faces:
+        return None
+    if how == "largest":
+        return max(faces, key=lambda f: f.box.area)
+    if how == "best":
+        return max(faces, key=lambda f: f.score)
+    if how == "central":
+        cy, cx = (image_shape[0] - 1) / 2.0, (image_shape[1] - 1) / 2.0
+        return min(faces, key=lambda f: (f.box.center[0] - cx) ** 2 + (f.box.center[1] - cy) ** 2)
+    raise ConfigurationError(f"face pick must be 'largest', 'central' or 'best', got {how!r}")
+
+
+class FaceAnalyzer:
+    """Detect, align and encode faces with one set of models.
+
+    Args:
+        detector: detector name (``"hog"`` fast, ``"cnn"`` accurate; see :data:`facerec.detection.DETECTORS`).
+        embedder: embedder name (``"onnx"`` default, ``"dlib"`` reference).
+        upsample: times to double the image before detecting (0-4). 1 (the default) finds faces down to about
+            40 px with HOG; 0 is 4x faster and finds faces of 80 px and up.
+        min_face_size_px: ignore faces narrower than this many pixels (0 keeps all).
+        max_side: detect on a copy downscaled so its longer side is at most this many pixels (``None``: full
+            size). Boxes are mapped back, and landmarks and chips are taken from the full-size image.
+        fallback_detector: a second detector tried only when the first finds no face (e.g. ``"cnn"`` behind
+            ``"hog"``: HOG's speed, with the CNN for the hard photos).
+        landmarks: the landmark model used for alignment, 5 or 68 points. The face ResNet was trained on 5-point
+            alignment; embeddings made with different alignments are about 0.16 apart, so keep one per gallery.
+        num_jitters: embed this many jittered copies of each chip and average (1 = none; higher is slightly
+            more accurate and proportionally slower).
+        flip: also embed each mirrored chip and average (cheap test-time augmentation).
+        keep_chips: keep the aligned chip on each :class:`Face` (``face.chip``).
+        detector_options: extra keyword options for the detector's constructor.
+        embedder_options: extra keyword options for the embedder's constructor (e.g. ``threads`` for ``onnx``).
+    """
+
+    def __init__(self, *, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
+                 min_face_size_px: int = 0, max_side: int | None = None, fallback_detector: str | None = None,
+                 landmarks: int = 5, num_jitters: int = 1, flip: bool = False, keep_chips: bool = False,
+                 detector_options: dict[str, Any] | None = None,
+                 embedder_options: dict[str, Any] | None = None) -> None:
+        if landmarks not in (5, 68):
+            raise ConfigurationError(f"landmarks must be 5 or 68, got {landmarks}")
+        if num_jitters < 1:
+            raise ConfigurationError(f"num_jitters must be >= 1, got {num_jitters}")
+        if not 0 <= upsample <= 4:
+            raise ConfigurationError(f"upsample must be between 0 and 4, got {upsample}")
+        self.detector_name = detector
+        self.embedder_name = embedder
+        self.upsample = upsample
+        self.min_face_size_px = min_face_size_px
+        self.max_side = max_side
+        self.fallback_detector_name = fallback_detector
+        self.landmark_points = landmarks
+        self.num_jitters = num_jitters
+        self.flip = flip
+        self.keep_chips = keep_chips
+        self.detector_options = dict(detector_options or {})
+        self.embedder_options = dict(embedder_options or {})
+        self._lock = threading.Lock()
+        self._parts: dict[str, Any] = {}
+        # validate names now (cheap: registries only), load models later
+        from facerec.detection import DETECTORS
+        from facerec.embedding import EMBEDDERS
+
+        DETECTORS._entry(detector)
+        EMBEDDERS._entry(embedder)
+        if fallback_detector is not None:
+            DETECTORS._entry(fallback_detector)
+
+    def __repr__(self) -> str:
+        return (f"FaceAnalyzer(detector={self.detector_name!r}, embedder={self.embedder_name!r}, "
+                f"upsample={self.upsample}, landmarks={self.landmark_points}, num_jitters={self.num_jitters}, "
+                f"flip={self.flip}, fallback_detector={self.fallback_detector_name!r})")
+
+    # -- the models, created on first use ------------------------------------------------------------------
+    def _part(self, key: str, make: Any) -> Any:
+        part = self._parts.get(key)
+        if part is None:
+            with self._lock:
+                part = self._parts.get(key)
+                if part is None:
+                    part = make()
+                    self._parts[key] = part
+        return part
+
+    @property
+    def detector(self) -> Detector:
+        """The detector backend (loaded on first use)."""
+        return self._part("detector", lambda: create_detector(self.detector_name, **self.detector_options))  # type: ignore[no-any-return]
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder backend (loaded on first use)."""
+        return self._part("embedder", lambda: create_embedder(self.embedder_name, **self.embedder_options))  # type: ignore[no-any-return]
+
+    def landmarker(self, points: int) -> Landmarker:
+        """The 5- or 68-point shape predictor (loaded on first use)."""
+        return self._part(f"landmarks{points}", lambda: Landmarker(points))  # type: ignore[no-any-return]
+
+    def _fallback(self) -> Detector:
+        name = self.fallback_detector_name or self.detector_name
+        return self._part("fallback", lambda: create_detector(name))  # type: ignore[no-any-return]
+
+    # -- the pipeline ------------------------------------------------------------------------------------
+    def detect(self, image: ImageInput) -> list[Face]:
+        """Every face in ``image``: boxes and scores, best score first."""
+        rgb = load_image(image)
+        return self._detect(rgb)
+
+    def _detect(self, rgb: npt.NDArray[np.uint8]) -> list[Face]:
+        options = {"upsample": self.upsample, "min_face_size_px": self.min_face_size_px, "max_side": self.max_side}
+        found = detect(self.detector, rgb, **options)
+        name = self.detector_name
+        if not found and self.fallback_detector_name is not None:
+            found = detect(self._fallback(), rgb, **options)
+            name = self.fallback_detector_name
+        return [Face(box=det.box, score=det.score, detector=name, extra={"raw_box": raw}) for det, raw in found]
+
+    def landmarks(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *,
+                  points: int = 68) -> list[Face]:
+        """Faces with ``points`` (5 or 68) landmarks; detects first unless ``faces`` (or boxes) are given."""
+        rgb = load_image(image)
+        return self._landmarks(rgb, self._as_faces(rgb, faces), points)
+
+    def _landmarks(self, rgb: npt.NDArray[np.uint8], faces: Sequence[Face], points: int) -> list[Face]:
+        if points not in (5, 68):
+            raise ConfigurationError(f"landmark points must be 5 or 68, got {points}")
+        predictor = self.landmarker(points)
+        return [f.with_(landmarks=predictor.predict(rgb, f.extra.get("raw_box", f.box))) for f in faces]
+
+    def chips(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *, size: int = CHIP_SIZE,
+              padding: float = CHIP_PADDING) -> npt.NDArray[np.uint8]:
+        """Aligned ``(n, size, size, 3)`` chips of the faces (detected first unless given)."""
+        rgb = load_image(image)
+        faces = self._aligned(rgb, self._as_faces(rgb, faces))
+        return face_chips(rgb, [f.landmarks for f in faces if f.landmarks is not None], size=size, padding=padding)
+
+    def analyze(self, image: ImageInput, faces: Sequence[Face | Box] | None = None) -> list[Face]:
+        """Every face with box, score, alignment landmarks and embedding (detected first unless given)."""
+        rgb = load_image(image)
+        faces = self._aligned(rgb, self._as_faces(rgb, faces))
+        if not faces:
+            return []
+        chips = face_chips(rgb, [f.landmarks for f in faces if f.landmarks is not None])
+        vectors = self.embed_chips(chips)
+        return [f.with_(embedding=v, chip=c if self.keep_chips else None) for f, v, c in zip(faces, vectors, chips)]
+
+    def embed_chips(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Embeddings of ready-cut 150x150 chips, with this analyzer's jitter and flip settings."""
+        return embed_chips(self.embedder, chips, num_jitters=self.num_jitters, flip=self.flip)
+
+    def _aligned(self, rgb: npt.NDArray[np.uint8], faces: Sequence[Face]) -> list[Face]:
+        needed = [f for f in faces if f.landmarks is None or len(f.landmarks) != self.landmark_points]
+        if not needed:
+            return list(faces)
+        return self._landmarks(rgb, faces, self.landmark_points)
+
+    def _as_faces(self, rgb: npt.NDArray[np.uint8], faces: Sequence[Face | Box] | None) -> list[Face]:
+        if faces is None:
+            return self._detect(rgb)
+        height, width = rgb.shape[:2]
+        out = []
+        for item in faces:
+            if isinstance(item, Box):
+                out.append(Face(box=item.clip(width, height), score=float("nan"), detector="given",
+                                extra={"raw_box": item}))
+            elif isinstance(item, Face):
+                out.append(item)
+            else:
+                raise ConfigurationError(f"faces must be Face or Box values, got {type(item).__name__}")
+        return out

@@ -1,0 +1,194 @@
+"""Anything that holds a picture -> an RGB ``uint8`` array of shape ``(height, width, 3)``.
+
+:func:`load_image` accepts paths, ``bytes``, binary file objects, numpy arrays and PIL images, reads JPEG, PNG,
+WebP, BMP, TIFF, GIF (first frame) and PGM/PPM, applies the EXIF orientation (phone photos), converts every mode
+(RGBA, LA, P, CMYK, 16-bit, 32-bit integer, grayscale) to RGB ``uint8``, and refuses images above a pixel-count
+limit before decoding them (decompression bombs). Whatever goes wrong surfaces as one :class:`ImageError` that names
+the input and the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import IO, Any, Union
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from facerec.errors import ConfigurationError, ImageError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "describe_source", "load_image", "resize_to_max_side"]
+
+#: Images with more pixels than this are refused before decoding (about 8,000 x 8,000).
+DEFAULT_MAX_PIXELS = 64_000_000
+
+ImageInput = Union[str, os.PathLike[str], bytes, bytearray, IO[bytes], npt.NDArray[Any], Image.Image]
+
+
+def describe_source(source: object) -> str:
+    """A short printable name for an image input (used in error messages and reports)."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if isinstance(source, (bytes, bytearray)):
+        return f"<{len(source)} bytes>"
+    if isinstance(source, np.ndarray):
+        return f"<array {source.dtype} {source.shape}>"
+    if isinstance(source, Image.Image):
+        return f"<PIL image {source.mode} {source.size[0]}x{source.size[1]}>"
+    name = getattr(source, "name", None)
+    return str(name) if isinstance(name, str) else f"<{type(source).__name__}>"
+
+
+def load_image(source: ImageInput, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               exif_transpose: bool = True) -> npt.NDArray[np.uint8]:
+    """Read ``source`` as an RGB ``uint8`` array of shape ``(height, width, 3)``.
+
+    Args:
+        source: a path, the encoded file as ``bytes``, a binary file object, a numpy array (``uint8`` or
+            ``uint16``; ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA) or a PIL image.
+        max_pixels: refuse images with more pixels than this (``None`` for no limit).
+        exif_transpose: rotate/flip by the EXIF orientation tag, as photo viewers show the picture.
+
+    Returns:
+        A C-contiguous RGB ``uint8`` array.
+
+    Raises:
+        ImageError: the input is missing, unreadable, truncated, not an image, too large or of an unsupported
+            array type. The message names the input and the reason.
+
+    Examples:
+        >>> load_image(np.zeros((4, 6), dtype=np.uint8)).shape
+        (4, 6, 3)
+    """
+    name = describe_source(source)
+    if isinstance(source, np.ndarray):
+        return _from_array(source, name, max_pixels)
+    if isinstance(source, Image.Image):
+        _check_pixels(source.size[0] * source.size[1], name, max_pixels)
+        return _from_pil(source, name, exif_transpose)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise ImageError(name, "no such file")
+        if path.is_dir():
+            raise ImageError(name, "is a directory, not an image file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImageError(name, f"cannot be read ({exc.strerror or exc})") from exc
+    elif isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        try:
+            data = source.read()
+        except OSError as exc:
+            raise ImageError(name, f"cannot be read ({exc})") from exc
+        if not isinstance(data, bytes):
+            raise ImageError(name, "file object must be opened in binary mode")
+    else:
+        raise ImageError(name, f"unsupported input type {type(source).__name__}; give a path, bytes, a binary "
+                               "file object, a numpy array or a PIL image")
+    return _decode(data, name, max_pixels, exif_transpose)
+
+
+def _check_pixels(count: int, name: str, max_pixels: int | None) -> None:
+    if max_pixels is not None and count > max_pixels:
+        raise ImageError(name, f"image has {count:,} pixels, above the limit of {max_pixels:,} "
+                               "(raise max_pixels if you trust this file)")
+
+
+def _decode(data: bytes, name: str, max_pixels: int | None, exif_transpose: bool) -> npt.NDArray[np.uint8]:
+    if not data:
+        raise ImageError(name, "file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            _check_pixels(img.size[0] * img.size[1], name, max_pixels)
+            img.load()
+    except ImageError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ImageError(name, "not an image, or a format Pillow cannot read") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError(name, f"refused as a decompression bomb ({exc})") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if "truncated" in reason.lower() or isinstance(exc, EOFError):
+            reason = f"truncated or corrupt image data ({reason})"
+        else:
+            reason = f"corrupt image data ({reason})"
+        raise ImageError(name, reason) from exc
+    return _from_pil(img, name, exif_transpose)
+
+
+def _from_pil(img: Image.Image, name: str, exif_transpose: bool) -> npt.NDArray[np.uint8]:
+    try:
+        if getattr(img, "n_frames", 1) > 1:
+            img.seek(0)
+        if exif_transpose:
+            img = ImageOps.exif_transpose(img)
+        mode = img.mode
+        if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            return _from_array(np.asarray(img), name, None)
+        if mode == "F":
+            raise ImageError(name, "32-bit float images are not supported; convert to 8-bit first")
+        if mode == "P":
+            img = img.convert("RGBA")
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+    except ImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError(name, f"corrupt image data ({exc})") from exc
+
+
+def _from_array(arr: npt.NDArray[Any], name: str, max_pixels: int | None) -> npt.NDArray[np.uint8]:
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ImageError(name, "array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageError(name, "image has no pixels")
+    _check_pixels(int(arr.shape[0]) * int(arr.shape[1]), name, max_pixels)
+    if arr.dtype == np.uint8:
+        out = arr
+    elif arr.dtype in (np.uint16, np.dtype(">u2"), np.dtype("<u2")):
+        out = (arr.astype(np.uint32) * 255 + 32767) // 65535
+    elif arr.dtype in (np.int32, np.uint32, np.int64) and arr.size and int(arr.min()) >= 0 and int(arr.max()) <= 65535:
+        # PIL mode "I" holds 16-bit PNG samples in int32
+        peak = 255 if int(arr.max()) <= 255 else 65535
+        out = (arr.astype(np.int64) * 255 + peak // 2) // peak
+    else:
+        raise ImageError(name, f"unsupported array dtype {arr.dtype}; give uint8 (0-255) or uint16 (0-65535) "
+                               "pixel values")
+    out = out.astype(np.uint8, copy=False)
+    if out.ndim == 2:
+        out = np.stack([out, out, out], axis=-1)
+    elif out.shape[2] == 4:
+        out = out[:, :, :3]
+    return np.ascontiguousarray(out)
+
+
+def resize_to_max_side(image: npt.NDArray[np.uint8], max_side: int) -> tuple[npt.NDArray[np.uint8], float]:
+    """Downscale ``image`` so that its longer side is at most ``max_side`` pixels.
+
+    Returns:
+        The (possibly unchanged) image and the factor to multiply its coordinates by to get back to the
+        original image (``>= 1``).
+    """
+    if max_side < 16:
+        raise ConfigurationError(f"max_side must be at least 16 pixels, got {max_side}")
+    height, width = image.shape[:2]
+    longest = max(height, width)
+    if longest <= max_side:
+        return image, 1.0
+    scale = max_side / longest
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    small = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+    return np.ascontiguousarray(small), width / size[0]
