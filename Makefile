@@ -2,28 +2,36 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= dev
 
-.PHONY: setup demo test lint typecheck bench clean
+.PHONY: setup setup-test demo test lint typecheck clean
 
-setup: $(VENV)/.installed samples/.fetched
-
-$(VENV)/.installed: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+
+# the core install: detection, alignment, embedding, the CLI
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-samples/.fetched: tools/fetch_samples.py | $(VENV)/.installed
+# everything the tests exercise: core + dev tools + the train extra (Keras on TensorFlow)
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	touch $@ $(VENV)/.core
+
+samples/.fetched: tools/fetch_samples.py | $(BIN)/python
 	$(BIN)/python tools/fetch_samples.py samples
 	touch $@
+
+setup: $(VENV)/.core samples/.fetched
+setup-test: $(VENV)/.test samples/.fetched
 
 ## demo: set up, then name the people in the sample photos and write annotated copies to out/demo
 demo: setup
 	$(BIN)/facerec identify --known samples/known samples/unknown --draw out/demo
 
-## test: set up, then run the test suite
-test: setup
+## test: set up (with the dev and train extras), then run the test suite
+test: setup-test
 	$(BIN)/python -m pytest
 
 lint:
