@@ -19,7 +19,7 @@ from facerec.detection import Detector, create_detector, detect
 from facerec.embedding import Embedder, create_embedder, embed_chips
 from facerec.errors import ConfigurationError
 from facerec.images import ImageInput, load_image
-from facerec.types import Box, Face
+from facerec.types import Box, Detection, Face
 
 __all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "FaceAnalyzer", "FacePick", "pick_face"]
 
@@ -144,13 +144,16 @@ class FaceAnalyzer:
         return self._detect(rgb)
 
     def _detect(self, rgb: npt.NDArray[np.uint8]) -> list[Face]:
-        options = {"upsample": self.upsample, "min_face_size_px": self.min_face_size_px, "max_side": self.max_side}
-        found = detect(self.detector, rgb, **options)
+        found = self._run_detector(self.detector, rgb)
         name = self.detector_name
         if not found and self.fallback_detector_name is not None:
-            found = detect(self._fallback(), rgb, **options)
+            found = self._run_detector(self._fallback(), rgb)
             name = self.fallback_detector_name
         return [Face(box=det.box, score=det.score, detector=name, extra={"raw_box": raw}) for det, raw in found]
+
+    def _run_detector(self, detector: Detector, rgb: npt.NDArray[np.uint8]) -> list[tuple[Detection, Box]]:
+        return detect(detector, rgb, upsample=self.upsample, min_face_size_px=self.min_face_size_px,
+                      max_side=self.max_side)
 
     def landmarks(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *,
                   points: int = 68) -> list[Face]:

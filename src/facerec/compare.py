@@ -43,7 +43,8 @@ def face_distance(known: Any, candidate: Any) -> npt.NDArray[np.float32]:
     cand = _as_matrix(candidate, "candidate")
     if cand.shape[0] != 1:
         raise ConfigurationError(f"candidate must be one embedding, got {cand.shape[0]}")
-    return np.linalg.norm(known_m - cand, axis=1).astype(np.float32)
+    distances: npt.NDArray[np.float32] = np.linalg.norm(known_m - cand, axis=1).astype(np.float32)
+    return distances
 
 
 def compare_faces(known: Any, candidate: Any, distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD) -> list[bool]:
