@@ -1,0 +1,511 @@
+"""Many photos at once: finding image files, loading a folder of known people, processing files in a pool of
+worker processes, and drawing annotated copies.
+
+This is the library behind the ``facerec`` command line; it never prints or exits. One bad file never stops a run:
+each file gives one :class:`FileResult`, holding either its faces or the reason it failed.
+
+Examples:
+    >>> from facerec.batch import BatchProcessor, find_images, load_known_people   # doctest: +SKIP
+    >>> with BatchProcessor(workers=2) as batch:                                     # doctest: +SKIP
+    ...     known, failures = load_known_people("known/", batch)
+    ...     for result in batch.run(find_images(["photos/"]), operation="identify", known=known):
+    ...         print(result.path, [m.name for m in result.matches or ()] if result.ok else result.error)
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFont
+
+from facerec.analyzer import FaceAnalyzer, pick_face
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
+from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
+from facerec.images import load_image
+from facerec.types import Box, Face
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "UNKNOWN",
+    "BatchProcessor",
+    "FileResult",
+    "KnownPeople",
+    "Match",
+    "Operation",
+    "annotated_paths",
+    "draw_faces",
+    "find_images",
+    "known_people_files",
+    "load_known_people",
+    "process_file",
+]
+
+#: File name endings (lower case) taken as images when a folder is searched. Files named explicitly are always
+#: tried, whatever their ending.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",
+})
+
+#: The name given to a face that is not within the distance threshold of anybody known.
+UNKNOWN = "unknown"
+
+#: What :meth:`BatchProcessor.run` does to each file: ``detect`` (boxes and scores), ``landmarks`` (plus 5 or 68
+#: points), ``embed`` (plus alignment landmarks and a 128-d embedding) or ``identify`` (``embed``, then the nearest
+#: known person).
+Operation = Literal["detect", "landmarks", "embed", "identify"]
+_OPERATIONS = ("detect", "landmarks", "embed", "identify")
+
+
+# -- finding files -----------------------------------------------------------------------------------------------
+def find_images(paths: Iterable[str | os.PathLike[str]], *,
+                extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
+    """The image files named by ``paths``, with folders searched recursively.
+
+    A path that names a file (or names nothing at all) is kept as given, whatever its ending, so that a missing or
+    unreadable file is reported by whoever processes it rather than silently dropped. A folder contributes every
+    file below it whose ending is in ``extensions`` (case-insensitive), in sorted order; hidden files and folders
+    (names starting with ``.``, such as ``.DS_Store`` or macOS ``._photo.jpg`` shadows) are skipped. A file reached
+    twice is listed once.
+
+    Args:
+        paths: files and folders.
+        extensions: endings, with the dot, that count as images inside folders.
+
+    Returns:
+        The files, in the order of ``paths`` (each folder's files sorted).
+    """
+    endings = {e.lower() for e in extensions}
+    found: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = path.resolve() if path.exists() else path
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+
+    for item in paths:
+        path = Path(item)
+        if not path.is_dir():
+            add(path)
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith(".") and os.path.splitext(name)[1].lower() in endings:
+                    add(Path(root) / name)
+    return found
+
+
+# -- known people --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Match:
+    """Who a face is.
+
+    Attributes:
+        name: the nearest known person's name when within the threshold, else :data:`UNKNOWN`.
+        distance: the distance to the nearest known face (lower is more alike), or ``None`` when nobody is known.
+        nearest: the nearest known person's name even when farther than the threshold (``None`` when nobody is
+            known).
+    """
+
+    name: str
+    distance: float | None
+    nearest: str | None
+
+    @property
+    def known(self) -> bool:
+        """Whether the face was matched to a known person."""
+        return self.name != UNKNOWN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "distance": self.distance, "nearest": self.nearest}
+
+
+@dataclass(frozen=True, eq=False)
+class KnownPeople:
+    """Embeddings of known people, one row per enrolled photo (a person may have several).
+
+    Attributes:
+        names: the person of each row.
+        embeddings: ``(n, 128)`` float32 array.
+        sources: the photo each row came from.
+    """
+
+    names: tuple[str, ...]
+    embeddings: npt.NDArray[np.float32]
+    sources: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.embeddings.shape != (len(self.names), 128):
+            raise ConfigurationError(f"known embeddings must have shape ({len(self.names)}, 128), "
+                                     f"got {self.embeddings.shape}")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def people(self) -> list[str]:
+        """The distinct names, sorted."""
+        return sorted(set(self.names))
+
+    def match(self, embedding: npt.NDArray[np.float32],
+              distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD) -> Match:
+        """The known person nearest to ``embedding``.
+
+        Args:
+            embedding: one ``(128,)`` embedding.
+            distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
+        """
+        if distance_threshold <= 0:
+            raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
+        if not self.names:
+            return Match(UNKNOWN, None, None)
+        distances = np.linalg.norm(self.embeddings - np.asarray(embedding, dtype=np.float32), axis=1)
+        best = int(np.argmin(distances))
+        distance = float(distances[best])
+        nearest = self.names[best]
+        return Match(nearest if distance <= distance_threshold else UNKNOWN, distance, nearest)
+
+
+def known_people_files(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """The ``(name, photo)`` pairs of a known-people folder.
+
+    Two layouts are understood, and may be mixed: an image file directly in ``folder`` is one photo of the person
+    named by its file stem (``known/barack_obama.jpg``), and a sub-folder holds any number of photos of the person
+    named by the sub-folder (``known/barack_obama/*.jpg``, searched recursively).
+
+    Raises:
+        ConfigurationError: ``folder`` is not a folder.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigurationError(f"known people folder {os.fspath(folder)!r} is not a folder")
+    pairs: list[tuple[str, Path]] = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            pairs.extend((entry.name, photo) for photo in find_images([entry]))
+        elif entry.suffix.lower() in IMAGE_EXTENSIONS:
+            pairs.append((entry.stem, entry))
+    return pairs
+
+
+def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | None = None,
+                      ) -> tuple[KnownPeople, list[FileResult]]:
+    """Embed the photos of a known-people folder (layouts: see :func:`known_people_files`).
+
+    The largest face of each photo is enrolled. A photo that cannot be read or shows no face is left out and
+    returned among the failures.
+
+    Args:
+        folder: the known-people folder.
+        batch: the processor to embed with (its analyzer options and workers); default: one in this process
+            with default options.
+
+    Returns:
+        The known people, and a :class:`FileResult` with an ``error`` for each photo left out.
+    """
+    pairs = known_people_files(folder)
+    owned = batch is None
+    processor = batch if batch is not None else BatchProcessor()
+    try:
+        results = list(processor.run([photo for _, photo in pairs], operation="embed"))
+    finally:
+        if owned:
+            processor.close()
+    names: list[str] = []
+    vectors: list[npt.NDArray[np.float32]] = []
+    sources: list[Path] = []
+    failures: list[FileResult] = []
+    for (name, photo), result in zip(pairs, results):
+        if not result.ok:
+            failures.append(result)
+            continue
+        face = pick_face(result.faces, (result.size[1], result.size[0]) if result.size else (0, 0), "largest")
+        if face is None or face.embedding is None:
+            failures.append(FileResult(path=photo, size=result.size, error="no face found"))
+            continue
+        names.append(name)
+        vectors.append(face.embedding)
+        sources.append(photo)
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), 128)
+    return KnownPeople(tuple(names), matrix, tuple(sources)), failures
+
+
+# -- one file ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class FileResult:
+    """What processing one file gave.
+
+    Attributes:
+        path: the file.
+        faces: the faces found (empty when none, or on error), best detection score first.
+        matches: for ``identify``, the match of each face (same order as ``faces``); else ``None``.
+        size: the image's ``(width, height)`` after EXIF rotation, or ``None`` when it could not be read.
+        annotated: the annotated copy written, if one was asked for and written.
+        error: why the file failed (``None`` when it did not). The other fields may be partly filled.
+    """
+
+    path: Path
+    faces: tuple[Face, ...] = ()
+    matches: tuple[Match, ...] | None = None
+    size: tuple[int, int] | None = None
+    annotated: Path | None = None
+    error: str | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file was processed without error."""
+        return self.error is None
+
+
+def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operation: Operation = "embed",
+                 points: int = 68, known: KnownPeople | None = None,
+                 distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD,
+                 draw_to: str | os.PathLike[str] | None = None) -> FileResult:
+    """Process one file, turning a per-file failure into a :class:`FileResult` with an ``error``.
+
+    Unreadable images (:class:`~facerec.errors.ImageError`), missing faces, failures to write the annotated copy and
+    unexpected errors from the models on one picture are per-file failures. Errors that would fail every file
+    alike -- missing or corrupt model files and bad options (other :class:`~facerec.errors.FacerecError`) -- are
+    raised.
+
+    Args:
+        analyzer: the models.
+        path: the image file.
+        operation: what to do (see :data:`Operation`).
+        points: landmarks per face for ``landmarks``: 5 or 68.
+        known: the known people, required for ``identify``.
+        distance_threshold: for ``identify``, the largest distance still called a match. Lower is stricter; 0.6
+            is typical.
+        draw_to: write a copy of the image with boxes (and, for ``identify``, names) to this path.
+
+    Raises:
+        ConfigurationError: ``operation`` is unknown, or ``identify`` without ``known``.
+        FacerecError: a model could not be loaded.
+    """
+    if operation not in _OPERATIONS:
+        raise ConfigurationError(f"operation must be one of {', '.join(_OPERATIONS)}, got {operation!r}")
+    if operation == "identify" and known is None:
+        raise ConfigurationError("identify needs the known people")
+    file = Path(path)
+    size: tuple[int, int] | None = None
+    try:
+        rgb = load_image(file)
+        size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        if operation == "detect":
+            faces = analyzer.detect(rgb)
+        elif operation == "landmarks":
+            faces = analyzer.landmarks(rgb, points=points)
+        else:
+            faces = analyzer.analyze(rgb)
+        matches: tuple[Match, ...] | None = None
+        if operation == "identify" and known is not None:
+            matches = tuple(known.match(f.embedding, distance_threshold) for f in faces
+                            if f.embedding is not None)
+        annotated = None
+        if draw_to is not None:
+            labels = [m.name for m in matches] if matches is not None else [str(i) for i in range(1, len(faces) + 1)]
+            known_flags = [m.name != UNKNOWN for m in matches] if matches is not None else [True] * len(faces)
+            annotated = _save(draw_faces(rgb, [f.box for f in faces], labels, known_flags), Path(draw_to))
+        return FileResult(path=file, faces=tuple(faces), matches=matches, size=size, annotated=annotated)
+    except (ImageError, FaceNotFoundError) as exc:
+        reason = exc.reason if isinstance(exc, ImageError) else str(exc)
+        return FileResult(path=file, size=size, error=reason)
+    except FacerecError:
+        raise
+    except OSError as exc:  # writing the annotated copy
+        return FileResult(path=file, size=size, error=f"cannot write the annotated copy ({exc.strerror or exc})")
+    except Exception as exc:  # noqa: BLE001 - one odd picture (e.g. a model's RuntimeError) must not stop a run
+        return FileResult(path=file, size=size, error=f"failed: {type(exc).__name__}: {exc}")
+
+
+# -- annotated copies ----------------------------------------------------------------------------------------------
+_KNOWN_COLOUR = (0, 200, 0)
+_UNKNOWN_COLOUR = (230, 0, 0)
+
+
+def draw_faces(image: npt.NDArray[np.uint8] | Image.Image, boxes: Sequence[Box], labels: Sequence[str] = (),
+               known: Sequence[bool] = ()) -> Image.Image:
+    """A copy of ``image`` with a rectangle around each box and its label in a filled band below it.
+
+    Args:
+        image: RGB ``uint8`` array or PIL image (not modified).
+        boxes: the face boxes.
+        labels: one text per box (missing ones are left blank).
+        known: per box, green (``True``, the default) or red (``False``, e.g. unknown people).
+
+    Returns:
+        An RGB PIL image the size of ``image``.
+    """
+    canvas = (image.convert("RGB") if isinstance(image, Image.Image) else Image.fromarray(image, "RGB")).copy()
+    draw = ImageDraw.Draw(canvas)
+    width, height = canvas.size
+    line = max(2, round(max(width, height) / 400))
+    font = _font(max(12, round(max(width, height) / 50)))
+    for i, box in enumerate(boxes):
+        colour = _KNOWN_COLOUR if (known[i] if i < len(known) else True) else _UNKNOWN_COLOUR
+        draw.rectangle((box.left, box.top, box.right, box.bottom), outline=colour, width=line)
+        text = labels[i] if i < len(labels) else ""
+        if not text:
+            continue
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        pad = max(2, line)
+        band_h = bottom - top + 2 * pad
+        band_top = box.bottom if box.bottom + band_h <= height else max(box.top - band_h, 0)
+        band_right = max(box.right, box.left + right - left + 2 * pad)
+        draw.rectangle((box.left, band_top, band_right, band_top + band_h), fill=colour, outline=colour)
+        draw.text((box.left + pad - left, band_top + pad - top), text, fill=(255, 255, 255), font=font)
+    return canvas
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # Pillow < 10.1 or built without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def _save(image: Image.Image, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in (".jpg", ".jpeg", ".jpe"):
+        image.save(path, format="JPEG", quality=90)
+    else:
+        image.save(path, format="PNG")
+    return path
+
+
+def annotated_paths(paths: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Where the annotated copy of each file goes: ``out_dir`` / its name, distinct for every file.
+
+    JPEG inputs keep their name; other formats get a ``.png`` ending. Names that would collide (``a/x.jpg`` and
+    ``b/x.jpg``) get ``-2``, ``-3``, ... before the ending.
+    """
+    out = Path(out_dir)
+    taken: set[str] = set()
+    planned: list[Path] = []
+    for item in paths:
+        source = Path(item)
+        suffix = source.suffix if source.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".png") else ".png"
+        name = source.stem + suffix
+        counter = 1
+        while name.lower() in taken:
+            counter += 1
+            name = f"{source.stem}-{counter}{suffix}"
+        taken.add(name.lower())
+        planned.append(out / name)
+    return planned
+
+
+# -- many files ----------------------------------------------------------------------------------------------------
+_worker_analyzer: FaceAnalyzer | None = None
+
+
+def _init_worker(options: dict[str, Any]) -> None:
+    global _worker_analyzer
+    _worker_analyzer = FaceAnalyzer(**options)
+
+
+def _run_in_worker(task: tuple[Path, dict[str, Any]]) -> FileResult:
+    if _worker_analyzer is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("worker analyzer not initialised")
+    path, options = task
+    return process_file(_worker_analyzer, path, **options)
+
+
+class BatchProcessor:
+    """Runs one operation over many files, in this process or in a pool of worker processes.
+
+    Every worker builds its own :class:`~facerec.analyzer.FaceAnalyzer` once (models load on its first photo) and
+    keeps it for all the files it is given. Results come back in the order of the files. Use it as a context
+    manager, or call :meth:`close`, to stop the workers.
+
+    Args:
+        workers: worker processes; 1 works in this process, 0 starts one per CPU core. Workers are started with
+            ``spawn`` (safe beside the threads of the models), which costs a second or two up front, so they pay
+            off from a few dozen photos on.
+        **analyzer_options: options of :class:`~facerec.analyzer.FaceAnalyzer` (``detector``, ``embedder``,
+            ``upsample``, ``min_face_size_px``, ``max_side``, ...).
+
+    Raises:
+        ConfigurationError: ``workers`` is negative or an analyzer option is out of range.
+        UnknownNameError: an unknown detector or embedder name.
+    """
+
+    def __init__(self, *, workers: int = 1, **analyzer_options: Any) -> None:
+        if workers < 0:
+            raise ConfigurationError(f"workers must be >= 0, got {workers}")
+        self.workers = workers or (os.cpu_count() or 1)
+        self.analyzer_options = dict(analyzer_options)
+        self.analyzer = FaceAnalyzer(**self.analyzer_options)  # validates the options now, loads models later
+        self._pool: Executor | None = None
+
+    def __enter__(self) -> BatchProcessor:  # noqa: PYI034 - typing.Self needs Python 3.11
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes (if any were started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _executor(self, files: int) -> Executor | None:
+        if self.workers <= 1 or files <= 1:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(self.analyzer_options,))
+        return self._pool
+
+    def run(self, paths: Sequence[str | os.PathLike[str]], *, operation: Operation = "embed", points: int = 68,
+            known: KnownPeople | None = None, distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD,
+            draw_dir: str | os.PathLike[str] | None = None) -> Iterator[FileResult]:
+        """Process every file of ``paths``, yielding one :class:`FileResult` per file in order.
+
+        Args:
+            paths: image files (see :func:`find_images` to expand folders).
+            operation: what to do with each (see :data:`Operation`).
+            points: landmarks per face for ``landmarks``: 5 or 68.
+            known: the known people, required for ``identify``.
+            distance_threshold: for ``identify``, the largest distance still called a match. Lower is stricter;
+                0.6 is typical.
+            draw_dir: write annotated copies into this folder (names from :func:`annotated_paths`).
+
+        Raises:
+            ConfigurationError: bad ``operation``, ``points`` or ``distance_threshold``, or ``identify`` without
+                ``known``.
+            FacerecError: a model could not be loaded (this fails every file alike, so the run stops).
+        """
+        if operation not in _OPERATIONS:
+            raise ConfigurationError(f"operation must be one of {', '.join(_OPERATIONS)}, got {operation!r}")
+        if operation == "identify" and known is None:
+            raise ConfigurationError("identify needs the known people")
+        if points not in (5, 68):
+            raise ConfigurationError(f"landmark points must be 5 or 68, got {points}")
+        if not (distance_threshold > 0 and math.isfinite(distance_threshold)):
+            raise ConfigurationError(f"distance_threshold must be a positive number, got {distance_threshold}")
+        files = [Path(p) for p in paths]
+        outputs: list[Path | None] = list(annotated_paths(files, draw_dir)) if draw_dir is not None \
+            else [None] * len(files)
+        options: list[dict[str, Any]] = [{"operation": operation, "points": points, "known": known,
+                    "distance_threshold": distance_threshold, "draw_to": out} for out in outputs]
+        pool = self._executor(len(files))
+        if pool is None:
+            for file, opts in zip(files, options):
+                yield process_file(self.analyzer, file, **opts)
+        else:
+            yield from pool.map(_run_in_worker, zip(files, options))
