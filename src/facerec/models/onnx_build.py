@@ -1,0 +1,269 @@
+"""dlib's two face networks as ONNX graphs, built with the ``onnx`` package from a parsed :class:`DlibNet`.
+
+* :func:`build_resnet_onnx` -- the face ResNet. Input ``"image"``: float32 **NHWC** ``(N, 150, 150, 3)``, RGB values
+  0..255 (uint8-valued; the chips as facerec cuts them, cast to float32); the batch dimension is dynamic. The graph
+  transposes to NCHW and normalises ``(pixel - mean) / 256`` itself. Output ``"embedding"``: ``(N, 128)`` float32,
+  not L2-normalised (compare with Euclidean distance, 0.6 is the usual threshold).
+* :func:`build_mmod_onnx` -- the MMOD detector's network. Input ``"canvas"``: float32 **NCHW** ``(N, 3, H, W)``,
+  already normalised ``(pixel - mean) / 256`` and laid out as dlib's tiled pyramid (the pyramid, window mapping
+  and NMS stay in numpy: see :mod:`facerec.detection.cnn`); H and W are dynamic. Output ``"scores"``:
+  ``(N, 1, (H-?)/8, ...)`` float32, one score per 8x8 step of the canvas.
+
+:func:`onnx_model_path` builds a model once and caches it under :func:`facerec.models.cache_dir` keyed by the
+weight file's SHA-256 (written atomically).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from facerec.errors import ModelFormatError
+from facerec.models.dlibfile import DlibNet, Node, read_dlib_dnn, resnet_graph, sequential_graph
+from facerec.models.locate import cache_dir, locate_model
+
+if TYPE_CHECKING:
+    import onnx
+
+__all__ = ["OPSET", "build_mmod_onnx", "build_resnet_onnx", "onnx_model_path"]
+
+#: The ONNX opset the graphs use.
+OPSET = 17
+#: Bumped whenever the graphs change, so cached files are rebuilt.
+_BUILD_VERSION = 1
+
+
+class _GraphBuilder:
+    """Accumulates ONNX nodes and initializers, tracking (C, H, W) shapes where they are static."""
+
+    def __init__(self, net: DlibNet) -> None:
+        self.net = net
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.shapes: dict[str, tuple[int, int, int] | None] = {}
+        self._count = 0
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def unique(self, base: str) -> str:
+        self._count += 1
+        return f"{base}_{self._count}"
+
+    def add(self, op: str, inputs: list[str], name: str, **attrs: object) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
+        return name
+
+    def fail(self, reason: str) -> ModelFormatError:
+        return ModelFormatError(self.net.path, f"cannot build the ONNX graph: {reason}")
+
+    def layer_nodes(self, graph: list[Node], input_name: str,
+                    input_shape: tuple[int, int, int] | None) -> str:
+        """Emit the ONNX nodes of ``graph`` (a :func:`resnet_graph` or :func:`sequential_graph`)."""
+        names: dict[str, str] = {}
+        for node in graph:
+            if node.op == "input":
+                names[node.name] = input_name
+                self.shapes[input_name] = input_shape
+                continue
+            layer = node.layer
+            if layer is None:
+                raise self.fail(f"node {node.name} has no layer")
+            src = [names[i] for i in node.inputs]
+            shape = self.shapes[src[0]]
+            if node.op == "con":
+                a = layer.attrs
+                w = self.const(node.name + ".weight", layer.params["weight"])
+                b = self.const(node.name + ".bias", layer.params["bias"])
+                out = self.add("Conv", [src[0], w, b], node.name, kernel_shape=[a["nr"], a["nc"]],
+                               strides=[a["stride_y"], a["stride_x"]],
+                               pads=[a["padding_y"], a["padding_x"], a["padding_y"], a["padding_x"]])
+                if shape is not None:
+                    shape = (a["num_filters"], 1 + (shape[1] + 2 * a["padding_y"] - a["nr"]) // a["stride_y"],
+                             1 + (shape[2] + 2 * a["padding_x"] - a["nc"]) // a["stride_x"])
+                if a.get("use_relu"):
+                    self.shapes[out] = shape
+                    out = self.add("Relu", [out], node.name + ".relu")
+            elif node.op == "affine":
+                gamma, beta = layer.params["gamma"], layer.params["beta"]
+                if layer.attrs["mode"] == "conv":
+                    gamma, beta = gamma.reshape(1, -1, 1, 1), beta.reshape(1, -1, 1, 1)
+                elif shape is not None:
+                    gamma, beta = gamma.reshape(1, *shape), beta.reshape(1, *shape)
+                else:
+                    raise self.fail("an fc-mode affine needs a static input shape")
+                g = self.const(node.name + ".gamma", gamma)
+                bt = self.const(node.name + ".beta", beta)
+                mul = self.add("Mul", [src[0], g], node.name + ".mul")
+                out = self.add("Add", [mul, bt], node.name)
+            elif node.op == "relu":
+                out = self.add("Relu", [src[0]], node.name)
+            elif node.op in ("max_pool", "avg_pool"):
+                a = layer.attrs
+                kwargs: dict[str, object] = {
+                    "kernel_shape": [a["nr"], a["nc"]], "strides": [a["stride_y"], a["stride_x"]],
+                    "pads": [a["padding_y"], a["padding_x"], a["padding_y"], a["padding_x"]]}
+                if node.op == "avg_pool":
+                    kwargs["count_include_pad"] = 0  # dlib clips windows to the image
+                out = self.add("MaxPool" if node.op == "max_pool" else "AveragePool", [src[0]], node.name, **kwargs)
+                if shape is not None:
+                    shape = (shape[0], 1 + (shape[1] + 2 * a["padding_y"] - a["nr"]) // a["stride_y"],
+                             1 + (shape[2] + 2 * a["padding_x"] - a["nc"]) // a["stride_x"])
+            elif node.op == "global_avg_pool":
+                out = self.add("GlobalAveragePool", [src[0]], node.name)
+                if shape is not None:
+                    shape = (shape[0], 1, 1)
+            elif node.op == "add":
+                other = self.shapes[src[1]]
+                if shape is None or other is None:
+                    raise self.fail("add_prev needs static shapes")
+                target = tuple(max(x, y) for x, y in zip(shape, other))
+                padded = [self._pad_to(s, sh, target) for s, sh in ((src[0], shape), (src[1], other))]
+                out = self.add("Add", padded, node.name)
+                shape = target  # type: ignore[assignment]
+            elif node.op == "fc":
+                w = layer.params["weight"]
+                flat = self.add("Flatten", [src[0]], node.name + ".flatten", axis=1)
+                if shape is not None and shape[0] * shape[1] * shape[2] != w.shape[0]:
+                    raise self.fail(f"fc expects {w.shape[0]} inputs, gets {shape}")
+                out = self.add("MatMul", [flat, self.const(node.name + ".weight", w)], node.name + ".matmul")
+                if "bias" in layer.params:
+                    out = self.add("Add", [out, self.const(node.name + ".bias", layer.params["bias"])], node.name)
+                shape = None
+            else:
+                raise self.fail(f"unsupported op {node.op!r}")
+            names[node.name] = out
+            self.shapes[out] = shape
+        return names[graph[-1].name]
+
+    def _pad_to(self, name: str, shape: tuple[int, int, int], target: tuple[int, ...]) -> str:
+        """Zero-pad ``name`` at the end of channels, bottom rows and right columns up to ``target``."""
+        if tuple(shape) == tuple(target):
+            return name
+        pads = np.array([0, 0, 0, 0, 0, target[0] - shape[0], target[1] - shape[1], target[2] - shape[2]],
+                        dtype=np.int64)
+        pad_name = self.const(self.unique(name + ".pads"), pads)
+        return self.add("Pad", [name, pad_name], self.unique(name + ".padded"), mode="constant")
+
+
+def _model(builder: _GraphBuilder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],
+           name: str, doc: str) -> onnx.ModelProto:
+    from onnx import checker, helper
+
+    graph = helper.make_graph(builder.nodes, name, inputs, outputs, initializer=builder.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="facerec",
+                              doc_string=doc)
+    model.ir_version = min(model.ir_version, 8)
+    checker.check_model(model)
+    return model
+
+
+def build_resnet_onnx(net: DlibNet) -> onnx.ModelProto:
+    """The face ResNet as an ONNX model.
+
+    Input ``"image"``: float32 NHWC ``(N, 150, 150, 3)`` RGB 0..255 (dynamic N). Output ``"embedding"``:
+    ``(N, 128)`` float32.
+
+    Args:
+        net: :func:`facerec.models.dlibfile.read_dlib_dnn` of ``dlib_face_recognition_resnet_model_v1.dat``.
+
+    Raises:
+        ModelFormatError: the network is not the face ResNet (no fixed input size, wiring mismatch).
+    """
+    from onnx import TensorProto, helper
+
+    size = net.input.get("size")
+    if size is None:
+        raise ModelFormatError(net.path, "the face ResNet needs a sized input layer (input_rgb_image_sized)")
+    nr, nc = size
+    b = _GraphBuilder(net)
+    mean = np.asarray(net.input["mean_rgb"], dtype=np.float32).reshape(1, 3, 1, 1)
+    nchw = b.add("Transpose", ["image"], "to_nchw", perm=[0, 3, 1, 2])
+    centred = b.add("Sub", [nchw, b.const("mean_rgb", mean)], "centred")
+    normalised = b.add("Mul", [centred, b.const("inv_256", np.array(1.0 / 256.0, dtype=np.float32))], "normalised")
+    last = b.layer_nodes(resnet_graph(net), normalised, (3, nr, nc))
+    b.nodes[-1].output[0] = "embedding"
+    for node in b.nodes:  # the last node's output was renamed
+        for i, name in enumerate(node.input):
+            if name == last:
+                node.input[i] = "embedding"
+    width = net.layers[-1].params["weight"].shape[1] if net.layers[-1].kind == "fc" else None
+    inputs = [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", nr, nc, 3])]
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", width])]
+    return _model(b, inputs, outputs, "dlib_face_resnet",
+                  "dlib face ResNet; input NHWC float32 RGB 0..255, output (N,128) embeddings")
+
+
+def build_mmod_onnx(net: DlibNet) -> onnx.ModelProto:
+    """The MMOD detector network as an ONNX model.
+
+    Input ``"canvas"``: float32 NCHW ``(N, 3, H, W)``, already normalised ``(pixel - mean) / 256`` (a tiled
+    pyramid as :mod:`facerec.detection.cnn` builds it); H and W are dynamic. Output ``"scores"``:
+    ``(N, windows, h, w)`` float32 detection scores (> 0 means a face).
+
+    Args:
+        net: :func:`facerec.models.dlibfile.read_dlib_dnn` of ``mmod_human_face_detector.dat``.
+    """
+    from onnx import TensorProto, helper
+
+    b = _GraphBuilder(net)
+    last = b.layer_nodes(sequential_graph(net), "canvas", None)
+    b.nodes[-1].output[0] = "scores"
+    for node in b.nodes:
+        for i, name in enumerate(node.input):
+            if name == last:
+                node.input[i] = "scores"
+    inputs = [helper.make_tensor_value_info("canvas", TensorProto.FLOAT, ["N", 3, "H", "W"])]
+    outputs = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", None, None, None])]
+    return _model(b, inputs, outputs, "dlib_mmod_detector",
+                  "dlib MMOD face detector network; input normalised NCHW canvas, output score map")
+
+
+_BUILDERS = {"resnet": build_resnet_onnx, "mmod": build_mmod_onnx}
+
+
+def onnx_model_path(name: str, model_path: str | os.PathLike[str] | None = None) -> Path:
+    """The ONNX file of dlib's ``"resnet"`` or ``"mmod"`` network, built on first use and cached.
+
+    The file lives under :func:`facerec.models.cache_dir` and is keyed by the SHA-256 of the ``.dat`` file, so a
+    different weights file gets its own ONNX file. It is written to a temporary file and renamed into place, so
+    concurrent processes never see a half-written model.
+
+    Args:
+        name: ``"resnet"`` or ``"mmod"``.
+        model_path: the ``.dat`` file; default: located with :func:`facerec.models.locate_model`.
+
+    Raises:
+        ModelNotFoundError: the ``.dat`` file cannot be found.
+        ModelFormatError: it cannot be parsed or converted.
+    """
+    if name not in _BUILDERS:
+        from facerec.errors import UnknownNameError
+
+        raise UnknownNameError("ONNX network", name, _BUILDERS)
+    dat = locate_model(name, model_path)
+    net = read_dlib_dnn(dat)
+    folder = cache_dir() / "onnx"
+    target = folder / f"{name}-{net.sha256[:16]}-v{_BUILD_VERSION}.onnx"
+    if target.is_file():
+        return target
+    model = _BUILDERS[name](net)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(model.SerializeToString())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
