@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,7 +201,8 @@ def known_people_files(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]
     return pairs
 
 
-def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | None = None,
+def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | None = None, *,
+                      on_result: Callable[[FileResult], None] | None = None,
                       ) -> tuple[KnownPeople, list[FileResult]]:
     """Embed the photos of a known-people folder (layouts: see :func:`known_people_files`).
 
@@ -212,6 +213,7 @@ def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | No
         folder: the known-people folder.
         batch: the processor to embed with (its analyzer options and workers); default: one in this process
             with default options.
+        on_result: called with each photo's result as it arrives (e.g. to advance a progress bar).
 
     Returns:
         The known people, and a :class:`FileResult` with an ``error`` for each photo left out.
@@ -220,7 +222,11 @@ def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | No
     owned = batch is None
     processor = batch if batch is not None else BatchProcessor()
     try:
-        results = list(processor.run([photo for _, photo in pairs], operation="embed"))
+        results = []
+        for result in processor.run([photo for _, photo in pairs], operation="embed"):
+            if on_result is not None:
+                on_result(result)
+            results.append(result)
     finally:
         if owned:
             processor.close()

@@ -1,7 +1,70 @@
-"""The ``facerec`` command line (placeholder until the CLI lands)."""
+"""The ``facerec`` command line: one verb per library call, thin translations between the shell and the library.
+
+Every verb lives in its own module; :mod:`facerec.cli._common` holds what they share (options, exit codes, error
+lines, the progress bar, tables, JSON and CSV). Errors of facerec itself
+(:class:`~facerec.errors.FacerecError`) become one ``facerec: <message>`` line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import click
+
+from facerec import __version__
+from facerec.cli._common import Fail
+from facerec.cli.detect import detect
+from facerec.cli.doctor import doctor
+from facerec.cli.embed import embed
+from facerec.cli.identify import identify
+from facerec.cli.landmarks import landmarks
+from facerec.cli.verify import verify
+from facerec.errors import FacerecError
+
+__all__ = ["cli", "main"]
+
+
+class _FacerecGroup(click.Group):
+    """A group that turns facerec's own errors into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FacerecError as exc:
+            raise Fail(str(exc)) from None
+        except BrokenProcessPool as exc:
+            raise Fail(f"a worker process died ({exc}); try again with --workers 1 to find the photo") from None
+
+
+@click.group(cls=_FacerecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="facerec")
+def cli() -> None:
+    """Find, align, encode and recognise faces in photos.
+
+    PATHS and PHOTOS may be files or folders (searched recursively for .jpg, .jpeg, .png, .webp, .bmp, .gif,
+    .tif, .tiff, .pgm, .ppm; hidden files skipped). Output is an aligned table; --json prints one JSON document
+    and --csv a CSV table with a header row. A file that cannot be used is reported on stderr as
+    "facerec: FILE: REASON" and skipped; the run goes on.
+
+    \b
+    Exit codes:
+      0  success
+      1  ran, but some inputs failed (each reported on stderr); for verify: different people
+      2  usage error, or nothing usable (no image found, every input failed, missing model)
+
+    Run "facerec COMMAND --help" for a command's options.
+    """
+
+
+cli.add_command(detect)
+cli.add_command(landmarks)
+cli.add_command(embed)
+cli.add_command(verify)
+cli.add_command(identify)
+cli.add_command(doctor)
+
 
 def main() -> None:
-    raise SystemExit("facerec CLI: not yet built")
+    """The console script's entry point."""
+    cli.main(prog_name="facerec")

@@ -1,0 +1,300 @@
+"""What every ``facerec`` verb shares: options, exit codes, error lines, the progress bar and the output formats.
+
+Only this package prints or exits; the work is done by :mod:`facerec.batch` and the flat API.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from facerec.analyzer import DEFAULT_DETECTOR, DEFAULT_EMBEDDER
+from facerec.batch import BatchProcessor, FileResult, find_images
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
+from facerec.detection import list_detectors
+from facerec.embedding import list_embedders
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Fail",
+    "Progress",
+    "analyzer_options",
+    "batch_options",
+    "conclude",
+    "emit",
+    "error_line",
+    "errors_document",
+    "expand_paths",
+    "file_document",
+    "iter_faces",
+    "output_format",
+    "output_options",
+    "run_files",
+    "threshold_option",
+]
+
+#: Exit codes (documented in ``facerec --help`` and the README).
+EXIT_OK = 0
+EXIT_FAILED = 1  # ran, but some inputs failed (verify: different people)
+EXIT_USAGE = 2  # usage error, or nothing usable
+
+#: Runs of more files than this show a progress bar (on a terminal, without --quiet).
+PROGRESS_MIN_FILES = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Fail(click.ClickException):
+    """A one-line ``facerec: <message>`` on stderr and exit code 2 (no traceback)."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"facerec: {self.format_message()}", err=True)
+
+
+def error_line(source: object, reason: str) -> str:
+    """The line that reports one bad input: ``facerec: <file>: <reason>``."""
+    return f"facerec: {source}: {reason}"
+
+
+# -- options --------------------------------------------------------------------------------------------------------
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+def analyzer_options(*, embedder: bool = False) -> Callable[[F], F]:
+    """``--detector``, ``--upsample``, ``--min-face-size``, ``--max-side`` (and ``--embedder``)."""
+    options: list[Callable[[F], F]] = [
+        click.option("--detector", type=click.Choice(list_detectors()), default=DEFAULT_DETECTOR, show_default=True,
+                     help="Face detector: hog is fast; the cnn detectors find more (small, turned, dark) faces "
+                          "and are slower."),
+        click.option("--upsample", type=click.IntRange(0, 4), default=1, show_default=True, metavar="N",
+                     help="Double the image N times before detecting; each doubling finds faces half as small "
+                          "at about 4x the time. 0 finds faces from about 80 px."),
+        click.option("--min-face-size", "min_face_size_px", type=click.IntRange(min=0), default=0,
+                     show_default=True, metavar="PX", help="Ignore faces narrower than PX pixels."),
+        click.option("--max-side", type=click.IntRange(min=16), default=None, metavar="PX",
+                     help="Detect on a copy shrunk so its longer side is at most PX pixels (faster on big photos; "
+                          "loses the smallest faces). Default: full size."),
+    ]
+    if embedder:
+        options.append(click.option(
+            "--embedder", type=click.Choice(list_embedders()), default=DEFAULT_EMBEDDER, show_default=True,
+            help="Embedding backend (all give dlib's 128-d embeddings; they differ in speed)."))
+    return _stack(*options)
+
+
+def batch_options(func: F) -> F:
+    """``--workers`` and ``--quiet``."""
+    return _stack(
+        click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+                     help="Worker processes, each with its own models (0: one per CPU core). Starting them takes "
+                          "a second or two, so they pay off from a few dozen photos."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    )(func)
+
+
+def output_options(func: F) -> F:
+    """``--json`` and ``--csv`` (default: an aligned table)."""
+    return _stack(
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table."),
+        click.option("--csv", "as_csv", is_flag=True, help="Print CSV (with a header row) instead of a table."),
+    )(func)
+
+
+def threshold_option(func: F) -> F:
+    """``--threshold``: the largest distance still called the same person."""
+    return click.option(
+        "--threshold", "distance_threshold", type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_DISTANCE_THRESHOLD, show_default=True,
+        help="Largest embedding distance still called the same person. Lower is stricter; 0.6 is typical.",
+    )(func)
+
+
+def output_format(as_json: bool, as_csv: bool) -> str:
+    """``"json"``, ``"csv"`` or ``"table"``; both flags at once is a usage error."""
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    return "json" if as_json else "csv" if as_csv else "table"
+
+
+# -- progress -------------------------------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on stderr, drawn only on a terminal; error lines can be printed around it.
+
+    Args:
+        total: the number of steps.
+        label: a word or two before the bar.
+        enabled: draw at all (off for ``--quiet`` and for runs of :data:`PROGRESS_MIN_FILES` files or fewer).
+    """
+
+    def __init__(self, total: int, label: str, *, enabled: bool = True) -> None:
+        isatty = getattr(sys.stderr, "isatty", None)
+        self.total = total
+        self.label = label
+        self.done = 0
+        self.enabled = enabled and total > PROGRESS_MIN_FILES and bool(isatty and isatty())
+        self._start = time.monotonic()
+        self._drawn = False
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+        self._draw()
+
+    def message(self, line: str) -> None:
+        """Print ``line`` on stderr without garbling the bar."""
+        self._clear()
+        click.echo(line, err=True)
+        self._draw()
+
+    def close(self) -> None:
+        self._clear()
+
+    def _draw(self) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / self.total) if self.total else width
+        elapsed = time.monotonic() - self._start
+        bar = "#" * filled + "-" * (width - filled)
+        click.echo(f"\r{self.label} [{bar}] {self.done}/{self.total} {elapsed:4.0f}s", err=True, nl=False)
+        self._drawn = True
+
+    def _clear(self) -> None:
+        if self._drawn:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self._drawn = False
+
+
+# -- running ----------------------------------------------------------------------------------------------------------
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files and folders -> image files (folders searched recursively); none at all is a failure."""
+    given = list(paths)
+    files = find_images(given)
+    if not files:
+        raise Fail(f"no image files found in {', '.join(str(p) for p in given)}")
+    return files
+
+
+def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, label: str = "faces",
+              **run_options: Any) -> list[FileResult]:
+    """Run ``batch`` over ``files`` (options: :meth:`BatchProcessor.run`), reporting each failed file on stderr
+    as it comes, with a progress bar on long runs.
+
+    Returns:
+        Every file's result, in order.
+    """
+    progress = Progress(len(files), label, enabled=not quiet)
+    results: list[FileResult] = []
+    try:
+        for result in batch.run(files, **run_options):
+            if not result.ok:
+                progress.message(error_line(result.path, result.error or "failed"))
+            results.append(result)
+            progress.advance()
+    finally:
+        progress.close()
+    return results
+
+
+def conclude(ctx: click.Context, results: Sequence[FileResult], fmt: str, *, document: Callable[[], Any],
+             table: Callable[[], tuple[Sequence[str], list[list[Any]]]],
+             csv_rows: Callable[[], tuple[Sequence[str], list[list[Any]]]] | None = None,
+             other_failures: int = 0) -> None:
+    """Print the output and exit: 0 when every input worked, 1 when some failed, 2 (nothing printed) when none
+    worked."""
+    failed = sum(1 for r in results if not r.ok) + other_failures
+    if results and failed - other_failures == len(results):
+        raise Fail(f"none of the {len(results)} input file(s) could be used")
+    emit(fmt, document=document, table=table, csv_rows=csv_rows)
+    ctx.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+# -- output ---------------------------------------------------------------------------------------------------------
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """An aligned plain-text table; columns holding only numbers are right-aligned.
+
+    A row shorter than the header is a note: its cells fill the first columns and its last cell runs on freely
+    (e.g. ``[file, "-", "no face found"]``).
+    """
+    cells = [[str(c) for c in row] for row in rows]
+    full = [row for row in cells if len(row) == len(headers)]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        counted = row if len(row) == len(headers) else row[:-1]
+        for i, cell in enumerate(counted):
+            widths[i] = max(widths[i], len(cell))
+    numeric = []
+    for i in range(len(headers)):
+        values = [row[i] for row in full if row[i] not in ("", "-")]
+        numeric.append(bool(values) and all(_NUMBER.match(v) for v in values))
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        if len(values) < len(headers):
+            parts[-1] = values[-1]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line([h.upper() for h in headers]), *(line(row) for row in cells)])
+
+
+def format_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text with a header row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue().rstrip("\n")
+
+
+def emit(fmt: str, *, document: Callable[[], Any], table: Callable[[], tuple[Sequence[str], list[list[Any]]]],
+         csv_rows: Callable[[], tuple[Sequence[str], list[list[Any]]]] | None = None) -> None:
+    """Print the output in the chosen format (the builders are called only for the format asked for)."""
+    if fmt == "json":
+        click.echo(json.dumps(document(), indent=2))
+    elif fmt == "csv":
+        headers, rows = (csv_rows or table)()
+        click.echo(format_csv(headers, rows))
+    else:
+        headers, rows = table()
+        click.echo(format_table(headers, rows))
+
+
+def iter_faces(results: Iterable[FileResult]) -> Iterator[tuple[FileResult, int]]:
+    """``(result, face_index)`` for every face, with ``face_index`` ``0`` for a file where no face was found."""
+    for result in results:
+        if not result.faces:
+            yield result, 0
+        for i in range(1, len(result.faces) + 1):
+            yield result, i
+
+
+def errors_document(results: Iterable[FileResult]) -> list[dict[str, str]]:
+    """The ``errors`` list of a JSON document."""
+    return [{"file": str(r.path), "error": r.error or "failed"} for r in results if not r.ok]
+
+
+def file_document(result: FileResult) -> dict[str, Any]:
+    """The fields every per-file JSON entry starts with."""
+    width, height = result.size or (None, None)
+    return {"file": str(result.path), "width": width, "height": height}
