@@ -1,0 +1,1 @@
+"""Galleries of people for 1:N identification (placeholder, filled below)."""

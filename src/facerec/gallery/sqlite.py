@@ -1,0 +1,415 @@
+"""The default gallery backend: one SQLite file.
+
+Settings, chosen for a store of biometric data that must survive crashes and forget what it deletes:
+
+* ``journal_mode=WAL``: readers (a search) never block the writer (an enroll), and a commit is one append.
+* ``synchronous=FULL``: the WAL is fsynced at every commit, so a committed transaction survives a power cut, not
+  only a killed process (``NORMAL`` would keep the last commits at risk on power loss). It costs one fsync per
+  commit; enrollment commits once per photo, and a photo takes ~100 ms to analyze, so the fsync is noise.
+* ``foreign_keys=ON``: samples and crops cannot outlive their person (``ON DELETE CASCADE``).
+* ``secure_delete=ON``: deleted rows are overwritten with zeros in the database file, and after every removal the
+  WAL is checkpointed and truncated, so a removed person's embeddings and crops are gone from the bytes on disk.
+* Every change runs in one ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction; sample and person ids use
+  ``AUTOINCREMENT`` and are never reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from facerec.errors import ConfigurationError
+from facerec.gallery.base import (
+    EMBEDDING_DIM,
+    EmbeddingTable,
+    Gallery,
+    NewSample,
+    Person,
+    PersonRef,
+    Sample,
+    box_from_text,
+    box_to_text,
+    check_embedding,
+    check_metadata,
+    check_name,
+)
+from facerec.gallery.errors import GalleryError, PersonNotFoundError
+
+__all__ = ["SCHEMA_VERSION", "SQLiteGallery"]
+
+#: The version of the file layout written by this code.
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE people (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    name     TEXT NOT NULL UNIQUE,
+    metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+    created  REAL NOT NULL
+);
+CREATE TABLE samples (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id     INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    embedding     BLOB NOT NULL CHECK (length(embedding) = 512),
+    source        TEXT,
+    source_sha256 TEXT,
+    box           TEXT NOT NULL DEFAULT '',
+    score         REAL,
+    model         TEXT NOT NULL,
+    created       REAL NOT NULL
+);
+CREATE INDEX samples_person ON samples(person_id);
+CREATE UNIQUE INDEX samples_unique_source ON samples(person_id, source_sha256, box)
+    WHERE source_sha256 IS NOT NULL;
+CREATE TABLE crops (
+    sample_id INTEGER PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,
+    jpeg      BLOB NOT NULL
+);
+"""
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+class SQLiteGallery(Gallery):
+    """A gallery in one SQLite file (see the module docstring for its durability settings).
+
+    Args:
+        path: the file; created with its folder when missing (unless ``create`` is false).
+        create: create a new gallery when the file does not exist; otherwise :class:`GalleryError`.
+        timeout_s: how long to wait for another process's write lock before failing.
+
+    Raises:
+        GalleryError: the file is missing (``create=False``), not a SQLite database, not a facerec gallery, or of
+            a newer layout than this code reads.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout_s: float = 30.0) -> None:
+        self.path = Path(path).expanduser()
+        self.location = str(self.path)
+        self._lock = threading.RLock()
+        self._model_id: str | None = None
+        if not self.path.exists():
+            if not create:
+                raise GalleryError(f"no gallery at {self.path}; enroll people first (facerec enroll PEOPLE_DIR)")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
+            self._configure()
+        except sqlite3.Error as exc:
+            self._abandon()
+            raise GalleryError(f"cannot open gallery {self.path}: {exc}") from exc
+        except GalleryError:
+            self._abandon()
+            raise
+
+    # -- connection ----------------------------------------------------------------------------------------
+    def _abandon(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+        self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise GalleryError(f"gallery {self.path} is closed")
+        return self._conn
+
+    def _configure(self) -> None:
+        c = self.conn
+        c.execute("PRAGMA foreign_keys = ON")
+        c.execute("PRAGMA secure_delete = ON")
+        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise GalleryError(f"cannot switch {self.path} to WAL journaling (got {mode!r})")
+        c.execute("PRAGMA synchronous = FULL")
+        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            with self._write(bump=False) as w:
+                # look again under the write lock: another process may have created it meanwhile
+                tables = {r[0] for r in w.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if not tables:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            w.execute(statement)
+                    w.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
+                        ("format", "facerec-gallery"), ("schema_version", str(SCHEMA_VERSION)),
+                        ("generation", "0"), ("created", repr(time.time()))])
+                    tables = {"meta", "samples"}
+        if "meta" not in tables or "samples" not in tables:
+            raise GalleryError(f"{self.path} is a SQLite database but not a facerec gallery")
+        meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != "facerec-gallery":
+            raise GalleryError(f"{self.path} is a SQLite database but not a facerec gallery")
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise GalleryError(f"{self.path} has gallery layout {version}, newer than this facerec reads "
+                               f"({SCHEMA_VERSION}); upgrade facerec")
+        self._model_id = meta.get("model_id")
+
+    @contextmanager
+    def _write(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; bumps the generation on commit."""
+        with self._lock:
+            c = self.conn
+            try:
+                c.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise GalleryError(f"cannot write to gallery {self.path}: {exc}") from exc
+            try:
+                yield c
+                if bump:
+                    c.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                c.execute("COMMIT")
+            except BaseException as exc:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise GalleryError(f"gallery {self.path}: {exc}") from exc
+                raise
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise GalleryError(f"gallery {self.path}: {exc}") from exc
+
+    def _forget_deleted(self) -> None:
+        """Move the deletions into the main file and truncate the WAL, so no old copy of a page stays behind."""
+        with self._lock:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error:  # busy: a reader holds an old snapshot; the next checkpoint completes it
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._forget_deleted()
+                self._conn.close()
+                self._conn = None
+
+    # -- model -----------------------------------------------------------------------------------------------
+    @property
+    def model_id(self) -> str | None:
+        return self._model_id
+
+    # -- people ----------------------------------------------------------------------------------------------
+    _PERSON_SQL = ("SELECT p.id, p.name, p.metadata, p.created, "
+                   "(SELECT count(*) FROM samples s WHERE s.person_id = p.id) FROM people p ")
+
+    @staticmethod
+    def _person(row: Sequence[Any]) -> Person:
+        return Person(id=int(row[0]), name=row[1], metadata=json.loads(row[2]), created=_utc(row[3]),
+                      sample_count=int(row[4]))
+
+    def add_person(self, name: str, metadata: dict[str, Any] | None = None) -> Person:
+        name = check_name(name)
+        text = check_metadata(metadata)
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
+                raise GalleryError(f"a person called {name!r} is already in gallery {self.path}")
+            cur = c.execute("INSERT INTO people(name, metadata, created) VALUES (?, ?, ?)", (name, text, time.time()))
+            person_id = int(cur.lastrowid or 0)
+        return self.get_person(person_id)
+
+    def find_person(self, name: str) -> Person | None:
+        rows = self._read(self._PERSON_SQL + "WHERE p.name = ?", (name.strip(),))
+        return self._person(rows[0]) if rows else None
+
+    def _person_by_id(self, person_id: int) -> Person | None:
+        rows = self._read(self._PERSON_SQL + "WHERE p.id = ?", (person_id,))
+        return self._person(rows[0]) if rows else None
+
+    def list_people(self) -> list[Person]:
+        return [self._person(r) for r in self._read(self._PERSON_SQL + "ORDER BY p.name")]
+
+    def rename_person(self, person: PersonRef, new_name: str) -> Person:
+        new_name = check_name(new_name)
+        target = self.get_person(person)
+        with self._write() as c:
+            clash = c.execute("SELECT id FROM people WHERE name = ?", (new_name,)).fetchone()
+            if clash and int(clash[0]) != target.id:
+                raise GalleryError(f"cannot rename {target.name!r} to {new_name!r}: that name is taken "
+                                   f"(merge the two with `facerec people merge` instead)")
+            c.execute("UPDATE people SET name = ? WHERE id = ?", (new_name, target.id))
+        return self.get_person(target.id)
+
+    def set_metadata(self, person: PersonRef, metadata: dict[str, Any]) -> Person:
+        text = check_metadata(metadata)
+        target = self.get_person(person)
+        with self._write() as c:
+            c.execute("UPDATE people SET metadata = ? WHERE id = ?", (text, target.id))
+        return self.get_person(target.id)
+
+    def merge_people(self, source: PersonRef, target: PersonRef) -> Person:
+        src, dst = self.get_person(source), self.get_person(target)
+        if src.id == dst.id:
+            raise ConfigurationError(f"cannot merge {src.name!r} into itself")
+        with self._write() as c:
+            # drop samples the target already has (same file and box), then move the rest
+            c.execute("""DELETE FROM samples WHERE person_id = ? AND source_sha256 IS NOT NULL AND EXISTS (
+                             SELECT 1 FROM samples t WHERE t.person_id = ? AND t.source_sha256 = samples.source_sha256
+                             AND t.box = samples.box)""", (src.id, dst.id))
+            c.execute("UPDATE samples SET person_id = ? WHERE person_id = ?", (dst.id, src.id))
+            c.execute("DELETE FROM people WHERE id = ?", (src.id,))
+        self._forget_deleted()
+        return self.get_person(dst.id)
+
+    def remove_person(self, person: PersonRef) -> int:
+        target = self.get_person(person)
+        with self._write() as c:
+            removed = c.execute("SELECT count(*) FROM samples WHERE person_id = ?", (target.id,)).fetchone()[0]
+            c.execute("DELETE FROM people WHERE id = ?", (target.id,))  # cascades to samples and crops
+        self._forget_deleted()
+        return int(removed)
+
+    # -- samples ---------------------------------------------------------------------------------------------
+    def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str) -> list[int]:
+        if not model_id:
+            raise ConfigurationError("model_id must name the model that made the embeddings")
+        self.check_model(model_id)
+        vectors = [check_embedding(s.embedding, f"sample {i} embedding") for i, s in enumerate(samples)]
+        target = self.get_person(person)
+        ids: list[int] = []
+        now = time.time()
+        with self._write() as c:
+            bound = c.execute("SELECT value FROM meta WHERE key = 'model_id'").fetchone()
+            if bound is None:
+                c.execute("INSERT INTO meta(key, value) VALUES ('model_id', ?)", (model_id,))
+            elif bound[0] != model_id:  # bound by another process since we opened
+                self._model_id = bound[0]
+                self.check_model(model_id)
+            if c.execute("SELECT 1 FROM people WHERE id = ?", (target.id,)).fetchone() is None:
+                raise PersonNotFoundError(f"person {target.name!r} was removed from gallery {self.path}")
+            for sample, vector in zip(samples, vectors):
+                box = box_to_text(sample.box)
+                cur = c.execute(
+                    "INSERT INTO samples(person_id, embedding, source, source_sha256, box, score, model, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (target.id, vector.tobytes(), sample.source, sample.source_sha256, box,
+                     None if sample.score is None else float(sample.score), model_id, now))
+                if cur.rowcount == 1:
+                    sample_id = int(cur.lastrowid or 0)
+                    if sample.crop_jpeg is not None:
+                        c.execute("INSERT INTO crops(sample_id, jpeg) VALUES (?, ?)",
+                                  (sample_id, bytes(sample.crop_jpeg)))
+                else:
+                    sample_id = int(c.execute(
+                        "SELECT id FROM samples WHERE person_id = ? AND source_sha256 = ? AND box = ?",
+                        (target.id, sample.source_sha256, box)).fetchone()[0])
+                ids.append(sample_id)
+        self._model_id = model_id
+        return ids
+
+    def remove_sample(self, sample_id: int) -> None:
+        with self._write() as c:
+            if c.execute("DELETE FROM samples WHERE id = ?", (int(sample_id),)).rowcount != 1:
+                raise GalleryError(f"no sample {sample_id} in gallery {self.path}")
+        self._forget_deleted()
+
+    def samples_of(self, person: PersonRef) -> list[Sample]:
+        target = self.get_person(person)
+        rows = self._read(
+            "SELECT s.id, s.person_id, s.embedding, s.source, s.source_sha256, s.box, s.score, s.model, s.created, "
+            "EXISTS (SELECT 1 FROM crops c WHERE c.sample_id = s.id) FROM samples s WHERE s.person_id = ? "
+            "ORDER BY s.id", (target.id,))
+        return [Sample(id=int(r[0]), person_id=int(r[1]), embedding=np.frombuffer(r[2], dtype=np.float32).copy(),
+                       source=r[3], source_sha256=r[4], box=box_from_text(r[5]), score=r[6], model=r[7],
+                       created=_utc(r[8]), has_crop=bool(r[9])) for r in rows]
+
+    def has_source(self, person: PersonRef, source_sha256: str) -> bool:
+        target = self.get_person(person)
+        return bool(self._read("SELECT 1 FROM samples WHERE person_id = ? AND source_sha256 = ? LIMIT 1",
+                               (target.id, source_sha256)))
+
+    def get_crop(self, sample_id: int) -> bytes | None:
+        rows = self._read("SELECT jpeg FROM crops WHERE sample_id = ?", (int(sample_id),))
+        return bytes(rows[0][0]) if rows else None
+
+    def embedding_table(self, *, after_id: int = 0) -> EmbeddingTable:
+        rows = self._read("SELECT id, person_id, embedding FROM samples WHERE id > ? ORDER BY id", (int(after_id),))
+        n = len(rows)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return EmbeddingTable(empty, empty.copy(), np.zeros((0, EMBEDDING_DIM), dtype=np.float32))
+        ids, pids, blobs = zip(*rows)
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(n, EMBEDDING_DIM).copy()
+        return EmbeddingTable(np.asarray(ids, dtype=np.int64), np.asarray(pids, dtype=np.int64), vectors)
+
+    def sample_people(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        rows = self._read("SELECT id, person_id FROM samples ORDER BY id")
+        arr = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
+
+    def generation(self) -> int:
+        return int(self._read("SELECT value FROM meta WHERE key = 'generation'")[0][0])
+
+    def count(self) -> int:
+        return int(self._read("SELECT count(*) FROM samples")[0][0])
+
+    def count_people(self) -> int:
+        return int(self._read("SELECT count(*) FROM people")[0][0])
+
+    # -- upkeep ----------------------------------------------------------------------------------------------
+    def integrity_check(self) -> list[str]:
+        problems: list[str] = []
+        result = [r[0] for r in self._read("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            problems.extend(f"sqlite integrity_check: {line}" for line in result)
+        for table, rowid, parent, _ in self._read("PRAGMA foreign_key_check"):
+            problems.append(f"{table} row {rowid} points to a missing row of {parent}")
+        meta = dict(self._read("SELECT key, value FROM meta"))
+        for key in ("format", "schema_version", "generation"):
+            if key not in meta:
+                problems.append(f"meta has no {key!r} row")
+        bad_len = self._read("SELECT id FROM samples WHERE length(embedding) != ? LIMIT 10", (4 * EMBEDDING_DIM,))
+        problems.extend(f"sample {r[0]} has an embedding of the wrong size" for r in bad_len)
+        model = meta.get("model_id")
+        if model is None:
+            if self._read("SELECT 1 FROM samples LIMIT 1"):
+                problems.append("the gallery holds samples but is bound to no model")
+        else:
+            for other, n in self._read("SELECT model, count(*) FROM samples WHERE model != ? GROUP BY model",
+                                       (model,)):
+                problems.append(f"{n} samples were made by model {other!r}, not the gallery's {model!r}")
+        for r in self._read("SELECT id FROM people WHERE NOT json_valid(metadata) LIMIT 10"):
+            problems.append(f"person {r[0]} has metadata that is not JSON")
+        last = 0
+        while True:  # non-finite embeddings, a chunk at a time
+            table = self._chunk(last, 50_000)
+            if not len(table):
+                break
+            bad = ~np.isfinite(table.vectors).all(axis=1)
+            problems.extend(f"sample {sid} has a NaN or infinite embedding" for sid in table.sample_ids[bad][:10])
+            last = int(table.sample_ids[-1])
+        return problems
+
+    def _chunk(self, after_id: int, limit: int) -> EmbeddingTable:
+        rows = self._read("SELECT id, person_id, embedding FROM samples WHERE id > ? AND length(embedding) = ? "
+                          "ORDER BY id LIMIT ?", (after_id, 4 * EMBEDDING_DIM, limit))
+        if not rows:
+            empty = np.zeros(0, dtype=np.int64)
+            return EmbeddingTable(empty, empty.copy(), np.zeros((0, EMBEDDING_DIM), dtype=np.float32))
+        ids, pids, blobs = zip(*rows)
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), EMBEDDING_DIM)
+        return EmbeddingTable(np.asarray(ids, dtype=np.int64), np.asarray(pids, dtype=np.int64), vectors)
