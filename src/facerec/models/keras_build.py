@@ -396,8 +396,9 @@ def export_face_resnet_onnx(model: keras.Model, path: str | os.PathLike[str],
     """Write a (possibly fine-tuned) Keras face ResNet as an ONNX graph served by facerec's ONNX path.
 
     The weights go back into dlib's layer list (:func:`keras_to_dlib_net`) and through the same ONNX builder that
-    serves dlib's own weights, so the exported graph has the ONNX embedder's input (float32 NCHW RGB 0..255) and
-    output (``(n, 128)``), and the same speed.
+    serves dlib's own weights, so the exported graph has the ONNX embedder's input ``"image"`` (float32 NHWC
+    ``(n, 150, 150, 3)``, RGB 0..255, the same as the Keras model's), its output ``"embedding"`` (``(n, 128)``) and
+    its speed.
 
     Args:
         model: a model from :func:`build_face_resnet` with its top.
