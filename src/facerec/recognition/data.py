@@ -1,0 +1,167 @@
+"""Labelled embeddings from a folder-per-person tree, the input of identifiers and calibration.
+
+A *labelled data directory* holds one sub-folder per person, named after the person, with that person's photos
+inside (LFW's ``images/<Name>/<Name>_0001.jpg`` layout)::
+
+    people/
+      Alice/  a1.jpg a2.png
+      Bob/    b1.jpg
+
+:func:`embed_directory` embeds one face per photo (the largest by default) and returns the embeddings with their
+labels; photos without a face are skipped and listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from facerec.analyzer import FaceAnalyzer, FacePick, pick_face
+from facerec.errors import ConfigurationError, FacerecError
+
+__all__ = ["IMAGE_SUFFIXES", "LabelledEmbeddings", "embed_directory", "find_images", "people_in"]
+
+#: File name suffixes treated as photos when a folder is scanned (lower case).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
+
+#: ``progress(done, total)`` is called after each photo.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class LabelledEmbeddings:
+    """Embeddings with one label each.
+
+    Attributes:
+        embeddings: ``(n, 128)`` float32 array.
+        labels: ``(n,)`` array of person names (``str``).
+        paths: the photo each embedding came from (``n`` strings).
+        skipped: photos that gave no embedding, with the reason (``(path, reason)`` pairs).
+    """
+
+    embeddings: npt.NDArray[np.float32]
+    labels: npt.NDArray[np.str_]
+    paths: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def save(self, path: str | Path) -> None:
+        """Write to a ``.npz`` file (read back with :meth:`load`)."""
+        np.savez_compressed(path, embeddings=self.embeddings, labels=self.labels,
+                            paths=np.asarray(self.paths, dtype=str))
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelledEmbeddings:
+        """Read a file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls(embeddings=data["embeddings"].astype(np.float32), labels=data["labels"].astype(str),
+                       paths=[str(p) for p in data["paths"]])
+
+
+def find_images(paths: Iterable[str | Path]) -> list[Path]:
+    """The photos named by ``paths``: files as given, folders scanned recursively (sorted) for image suffixes.
+
+    Raises:
+        ConfigurationError: a path does not exist.
+    """
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigurationError(f"{path}: no such file or directory")
+    return found
+
+
+def people_in(data_dir: str | Path, *, min_images: int = 1) -> dict[str, list[Path]]:
+    """``{person: [photos]}`` of a labelled data directory, people sorted by name, keeping those with at least
+    ``min_images`` photos.
+
+    Raises:
+        ConfigurationError: ``data_dir`` is not a directory, or no person has ``min_images`` photos.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise ConfigurationError(f"{root}: not a directory (expected one sub-folder of photos per person)")
+    people: dict[str, list[Path]] = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        photos = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if len(photos) >= min_images:
+            people[sub.name] = photos
+    if not people:
+        raise ConfigurationError(f"{root}: no person folder holds at least {min_images} photo(s); expected "
+                                 "<data_dir>/<person>/<photo>.jpg")
+    return people
+
+
+def embed_directory(data_dir: str | Path, *, min_images: int = 1, analyzer: FaceAnalyzer | None = None,
+                    pick: FacePick = "largest", people: Sequence[str] | None = None,
+                    progress: ProgressCallback | None = None) -> LabelledEmbeddings:
+    """Embed one face per photo of a labelled data directory (one sub-folder per person).
+
+    Args:
+        data_dir: the folder of person folders.
+        min_images: keep only people with at least this many photos (counted before detection).
+        analyzer: the analyzer to embed with (default: the shared one with default options).
+        pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"``.
+        people: embed only these person folders (default: all).
+        progress: called as ``progress(done, total)`` after each photo.
+
+    Returns:
+        The embeddings, labelled with the folder names; photos with no face (or unreadable) are in ``skipped``.
+
+    Raises:
+        ConfigurationError: ``data_dir`` is not a labelled data directory.
+    """
+    from facerec.api import get_analyzer
+
+    engine = analyzer or get_analyzer()
+    found = people_in(data_dir, min_images=min_images)
+    if people is not None:
+        missing = sorted(set(people) - set(found))
+        if missing:
+            raise ConfigurationError(f"{data_dir}: no folder for {', '.join(missing)}")
+        found = {name: found[name] for name in people}
+    jobs = [(name, photo) for name, photos in found.items() for photo in photos]
+    vectors: list[npt.NDArray[np.float32]] = []
+    labels: list[str] = []
+    paths: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for done, (name, photo) in enumerate(jobs, start=1):
+        try:
+            vector = embed_one(photo, engine, pick)
+        except FacerecError as error:
+            skipped.append((str(photo), str(error)))
+        else:
+            if vector is None:
+                skipped.append((str(photo), "no face found"))
+            else:
+                vectors.append(vector)
+                labels.append(name)
+                paths.append(str(photo))
+        if progress is not None:
+            progress(done, len(jobs))
+    matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 128), dtype=np.float32)
+    return LabelledEmbeddings(embeddings=matrix, labels=np.asarray(labels, dtype=str), paths=paths,
+                              skipped=skipped)
+
+
+def embed_one(photo: str | Path, analyzer: FaceAnalyzer, pick: FacePick = "largest") -> npt.NDArray[np.float32] | None:
+    """The embedding of one face of ``photo`` (chosen by ``pick``), or ``None`` when it holds no face."""
+    from facerec.images import load_image
+
+    rgb = load_image(photo)
+    face = pick_face(analyzer.detect(rgb), rgb.shape, pick)
+    if face is None:
+        return None
+    embedded = analyzer.analyze(rgb, [face])[0].embedding
+    return None if embedded is None else np.asarray(embedded, dtype=np.float32)
