@@ -28,8 +28,9 @@ from facerec.models.locate import cache_dir, locate_model
 
 if TYPE_CHECKING:
     import onnx
+    import onnxruntime as ort
 
-__all__ = ["OPSET", "build_mmod_onnx", "build_resnet_onnx", "onnx_model_path"]
+__all__ = ["OPSET", "build_mmod_onnx", "build_resnet_onnx", "create_session", "onnx_model_path", "resolve_providers"]
 
 #: The ONNX opset the graphs use.
 OPSET = 17
@@ -267,3 +268,75 @@ def onnx_model_path(name: str, model_path: str | os.PathLike[str] | None = None)
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+_PROVIDER_ALIASES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
+                     "tensorrt": "TensorrtExecutionProvider", "coreml": "CoreMLExecutionProvider",
+                     "dml": "DmlExecutionProvider", "openvino": "OpenVINOExecutionProvider"}
+
+
+def resolve_providers(providers: list[str] | None) -> list[str]:
+    """The ONNX Runtime execution providers to ask for.
+
+    Args:
+        providers: ``None`` for automatic (CUDA when ``onnxruntime-gpu`` is installed and CUDA is available, else
+            CPU), or a list of provider names (``"CUDAExecutionProvider"``, or the short ``"cuda"``/``"cpu"``),
+            best first.
+
+    Raises:
+        ConfigurationError: a requested provider is not available in this ONNX Runtime (never a silent fallback).
+    """
+    import onnxruntime as ort
+
+    from facerec.errors import ConfigurationError
+
+    available = ort.get_available_providers()
+    if providers is None:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"] if "CUDAExecutionProvider" in available \
+            else ["CPUExecutionProvider"]
+    if isinstance(providers, str) or not providers:
+        raise ConfigurationError(f"providers must be a non-empty list of provider names, got {providers!r}")
+    resolved = [_PROVIDER_ALIASES.get(p.lower(), p) if isinstance(p, str) else p for p in providers]
+    missing = [p for p in resolved if p not in available]
+    if missing:
+        raise ConfigurationError(f"ONNX Runtime provider(s) {', '.join(map(str, missing))} not available; this "
+                                 f"onnxruntime offers {', '.join(available)} (install onnxruntime-gpu for CUDA)")
+    return resolved
+
+
+def create_session(name: str, model_path: str | os.PathLike[str] | None = None, threads: int | None = None,
+                   providers: list[str] | None = None) -> tuple[ort.InferenceSession, str]:
+    """An ONNX Runtime session on dlib's ``"resnet"`` or ``"mmod"`` network, and the provider it really uses.
+
+    Args:
+        name: ``"resnet"`` or ``"mmod"``.
+        model_path: the ``.dat`` file; default: located with :func:`facerec.models.locate_model`.
+        threads: intra-op threads (``None``: ONNX Runtime's default, one per core).
+        providers: see :func:`resolve_providers`.
+
+    Returns:
+        ``(session, provider)``: ``provider`` is the first provider the session actually runs on.
+
+    Raises:
+        ConfigurationError: bad ``threads``, or a requested provider is unavailable or failed to load.
+    """
+    import onnxruntime as ort
+
+    from facerec.errors import ConfigurationError
+
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ConfigurationError(f"threads must be a positive integer or None, got {threads!r}")
+    wanted = resolve_providers(providers)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(onnx_model_path(name, model_path)), options, providers=wanted)
+    used = session.get_providers()
+    if providers is not None:
+        dropped = [p for p in wanted if p not in used]
+        if dropped:
+            raise ConfigurationError(f"ONNX Runtime could not start provider(s) {', '.join(dropped)} "
+                                     f"(running on {', '.join(used)}); check the CUDA/cuDNN installation")
+    return session, used[0]
