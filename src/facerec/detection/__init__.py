@@ -48,6 +48,13 @@ def _make_hog(**options: object) -> Detector:
     return HogDetector(**options)  # type: ignore[arg-type]
 
 
+@DETECTORS.register("cnn", "dlib MMOD CNN detector on ONNX Runtime (accurate; same boxes as cnn-dlib, much faster)")
+def _make_cnn(**options: object) -> Detector:
+    from facerec.detection.cnn import OnnxCnnDetector
+
+    return OnnxCnnDetector(**options)  # type: ignore[arg-type]
+
+
 @DETECTORS.register("cnn-dlib", "dlib MMOD CNN detector run by dlib (reference; slow on CPU)")
 def _make_cnn_dlib(**options: object) -> Detector:
     from facerec.detection.cnn_dlib import DlibCnnDetector

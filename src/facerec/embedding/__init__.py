@@ -41,6 +41,13 @@ class Embedder(Protocol):
 EMBEDDERS: Registry[Embedder] = Registry("embedder")
 
 
+@EMBEDDERS.register("onnx", "dlib's face ResNet on ONNX Runtime (default; batched, multi-threaded, CUDA if available)")
+def _make_onnx(**options: object) -> Embedder:
+    from facerec.embedding.onnx_backend import OnnxEmbedder
+
+    return OnnxEmbedder(**options)  # type: ignore[arg-type]
+
+
 @EMBEDDERS.register("dlib", "dlib.face_recognition_model_v1 (reference; one core)")
 def _make_dlib(**options: object) -> Embedder:
     from facerec.embedding.dlib_backend import DlibEmbedder
