@@ -1,1 +1,68 @@
-"""Galleries of people for 1:N identification (placeholder, filled below)."""
+"""Galleries of people for 1:N identification: enroll people from photos, then name the faces of new photos.
+
+Quick start::
+
+    from facerec.gallery import enroll, identify, open_gallery
+
+    with open_gallery("people.sqlite") as gallery:          # or a postgresql:// DSN
+        enroll(gallery, "photos/people")                    # people/<name>/*.jpg, one face per photo
+        for who in identify(gallery, "party.jpg"):          # one answer per face
+            print(who.name, who.distance, [c.name for c in who.candidates])
+
+The pieces: :class:`Gallery` (the interface) with :class:`SQLiteGallery` (one file, the default) and
+:class:`PostgresGallery` (PostgreSQL + pgvector); :func:`enroll` (a folder of people -> samples, one commit per
+photo); :func:`identify` (faces -> nearest person or ``"unknown"``); :mod:`facerec.gallery.search` (exact and HNSW
+nearest-person search). A gallery is bound to the embedding model of its first samples (:func:`model_id_for`).
+"""
+
+from facerec.gallery.base import (
+    EmbeddingTable,
+    Gallery,
+    Match,
+    NewSample,
+    Person,
+    PersonRef,
+    Sample,
+    default_gallery_path,
+    model_id_for,
+    open_gallery,
+)
+from facerec.gallery.enroll import EnrollOutcome, EnrollReport, enroll
+from facerec.gallery.errors import GalleryError, ModelMismatchError, PersonNotFoundError
+from facerec.gallery.identify import UNKNOWN, Identification, identify
+from facerec.gallery.search import GallerySearcher
+from facerec.gallery.sqlite import SQLiteGallery
+
+__all__ = [
+    "UNKNOWN",
+    "EmbeddingTable",
+    "EnrollOutcome",
+    "EnrollReport",
+    "Gallery",
+    "GalleryError",
+    "GallerySearcher",
+    "Identification",
+    "Match",
+    "ModelMismatchError",
+    "NewSample",
+    "Person",
+    "PersonNotFoundError",
+    "PersonRef",
+    "PostgresGallery",
+    "SQLiteGallery",
+    "Sample",
+    "default_gallery_path",
+    "enroll",
+    "identify",
+    "model_id_for",
+    "open_gallery",
+]
+
+
+def __getattr__(name: str) -> object:
+    # the PostgreSQL backend imports lazily: psycopg is an optional extra
+    if name == "PostgresGallery":
+        from facerec.gallery.postgres import PostgresGallery
+
+        return PostgresGallery
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
