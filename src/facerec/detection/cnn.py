@@ -100,13 +100,21 @@ def _resize_dlib(src: np.ndarray, n_out_rows: int, n_out_cols: int, *, to_uint8:
     if tail:
         lr_f = lr[None, :]
         inv_lr_f = (np.float32(1) - lr).astype(np.float32)[None, :]
-        weights = (inv_tb_f * inv_lr_f, inv_tb_f * lr_f, tb_f * inv_lr_f, tb_f * lr_f)
-        rows_top = src[:, top, :]
-        rows_bottom = src[:, bottom, :]
-        acc = weights[0] * rows_top[:, :, left]
-        acc += weights[1] * rows_top[:, :, right]
-        acc += weights[2] * rows_bottom[:, :, left]
-        acc += weights[3] * rows_bottom[:, :, right]
+        # gather columns on the (smaller or similar) source rows first, then whole rows; accumulate in place in
+        # dlib's order ((tl*wtl + tr*wtr) + bl*wbl) + br*wbr, each step rounded to float32 like the SSE code
+        cols_left = np.take(src, left, axis=2)
+        cols_right = np.take(src, right, axis=2)
+        acc = np.take(cols_left, top, axis=1)
+        acc *= inv_tb_f * inv_lr_f
+        part = np.take(cols_right, top, axis=1)
+        part *= inv_tb_f * lr_f
+        acc += part
+        np.take(cols_left, bottom, axis=1, out=part)
+        part *= tb_f * inv_lr_f
+        acc += part
+        np.take(cols_right, bottom, axis=1, out=part)
+        part *= tb_f * lr_f
+        acc += part
         if to_uint8:
             np.trunc(acc, out=acc)
         out[:, :, :tail] = acc
