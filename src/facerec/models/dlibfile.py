@@ -189,7 +189,11 @@ class _Reader:
             raise self.fail(f"{what} out of range", start) from None
 
     def float32(self, what: str = "float") -> float:
-        return float(np.float32(self.float_(what)))
+        start = self.pos
+        value = self.float_(what)
+        if math.isfinite(value) and abs(value) > float(np.finfo(np.float32).max):
+            raise self.fail(f"{what} {value!r} is out of float32 range", start)
+        return float(np.float32(value))
 
     def string(self, what: str = "string") -> str:
         start = self.pos
@@ -219,7 +223,10 @@ class _Reader:
         shape = tuple(self.uint(what + " dimension") for _ in range(4))
         count = shape[0] * shape[1] * shape[2] * shape[3]
         raw = self.take(4 * count, what + " data")
-        return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
+        values = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
+        if not np.isfinite(values).all():
+            raise self.fail(f"{what} holds non-finite values", start)
+        return values
 
     def alias_tensor(self, what: str = "alias_tensor") -> tuple[int, int, int, int]:
         start = self.pos
@@ -349,8 +356,12 @@ def _read_bn(r: _Reader, tag: str, start: int) -> Layer:
     if running_means.size != gamma.size or running_variances.size != gamma.size:
         raise r.fail("bn running statistics do not match gamma", start)
     # dlib's affine_(const bn_&): float32 arithmetic, eps converted to float.
-    g = (gamma / np.sqrt(running_variances + np.float32(eps))).astype(np.float32)
-    b = (beta - g * running_means).astype(np.float32)
+    with np.errstate(all="ignore"):
+        denominator = np.sqrt(running_variances + np.float32(eps))
+        g = (gamma / denominator).astype(np.float32)
+        b = (beta - g * running_means).astype(np.float32)
+    if not (eps >= 0 and np.isfinite(g).all() and np.isfinite(b).all()):
+        raise r.fail("bn statistics give non-finite affine parameters (negative variance or bad eps)", start)
     return Layer("affine", tag, {"gamma": g, "beta": b}, {"mode": "conv" if tag == "bn_con2" else "fc"})
 
 
