@@ -14,6 +14,7 @@ Examples:
 
 from __future__ import annotations
 
+import inspect
 import math
 import multiprocessing
 import os
@@ -415,6 +416,16 @@ def annotated_paths(paths: Sequence[str | os.PathLike[str]], out_dir: str | os.P
 
 
 # -- many files ----------------------------------------------------------------------------------------------------
+def _shared_analyzer(options: dict[str, Any]) -> FaceAnalyzer:
+    """The flat API's shared analyzer for these options (models loaded once per process), or a new one for options
+    the shared analyzers do not take."""
+    from facerec.api import get_analyzer
+
+    if set(options) <= set(inspect.signature(get_analyzer).parameters):
+        return get_analyzer(**options)
+    return FaceAnalyzer(**options)
+
+
 _worker_analyzer: FaceAnalyzer | None = None
 
 
@@ -433,8 +444,10 @@ def _run_in_worker(task: tuple[Path, dict[str, Any]]) -> FileResult:
 class BatchProcessor:
     """Runs one operation over many files, in this process or in a pool of worker processes.
 
-    Every worker builds its own :class:`~facerec.analyzer.FaceAnalyzer` once (models load on its first photo) and
-    keeps it for all the files it is given. Results come back in the order of the files. Use it as a context
+    Work in this process uses the flat API's shared analyzer for the same options (:func:`facerec.get_analyzer`),
+    so models already loaded are reused. Every worker process builds its own
+    :class:`~facerec.analyzer.FaceAnalyzer` once (models load on its first photo) and keeps it for all the files it
+    is given. Results come back in the order of the files. Use it as a context
     manager, or call :meth:`close`, to stop the workers.
 
     Args:
@@ -454,7 +467,7 @@ class BatchProcessor:
             raise ConfigurationError(f"workers must be >= 0, got {workers}")
         self.workers = workers or (os.cpu_count() or 1)
         self.analyzer_options = dict(analyzer_options)
-        self.analyzer = FaceAnalyzer(**self.analyzer_options)  # validates the options now, loads models later
+        self.analyzer = _shared_analyzer(self.analyzer_options)  # validates the options now, loads models later
         self._pool: Executor | None = None
 
     def __enter__(self) -> BatchProcessor:  # noqa: PYI034 - typing.Self needs Python 3.11

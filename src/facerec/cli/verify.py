@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 import facerec
-from facerec.analyzer import FaceAnalyzer
 from facerec.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -39,7 +38,7 @@ def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float, a
     diff(1) does for "same" and "different".
     """
     fmt = output_format(as_json, as_csv)
-    result = facerec.verify(a, b, distance_threshold=distance_threshold, analyzer=FaceAnalyzer(**analyzer))
+    result = facerec.verify(a, b, distance_threshold=distance_threshold, analyzer=facerec.get_analyzer(**analyzer))
     verdict = "same" if result.same else "different"
 
     def rows() -> tuple[list[str], list[list[Any]]]:
