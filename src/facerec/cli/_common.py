@@ -153,6 +153,7 @@ class Progress:
         self.enabled = enabled and total > PROGRESS_MIN_FILES and bool(isatty and isatty())
         self._start = time.monotonic()
         self._drawn = False
+        self._draw()  # show 0/N while the models load
 
     def advance(self, steps: int = 1) -> None:
         self.done += steps
