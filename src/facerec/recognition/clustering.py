@@ -89,6 +89,12 @@ def chinese_whispers(embeddings: Any, distance_threshold: float = 0.5, *, max_it
         >>> chinese_whispers([[0.0], [0.1], [5.0], [5.1], [5.2]], 0.5).tolist()
         [1, 1, 0, 0, 0]
     """
+    return _chinese_whispers(embeddings, distance_threshold, max_iter, random_state)[0]
+
+
+def _chinese_whispers(embeddings: Any, distance_threshold: float, max_iter: int,
+                      random_state: int | None) -> tuple[IntArray, int]:
+    """:func:`chinese_whispers`, also returning the number of sweeps run."""
     X = np.asarray(embeddings, dtype=np.float64)
     if X.ndim != 2:
         raise ConfigurationError(f"embeddings must be a 2-d array, got shape {X.shape}")
@@ -97,12 +103,13 @@ def chinese_whispers(embeddings: Any, distance_threshold: float = 0.5, *, max_it
         raise ConfigurationError(f"max_iter must be a positive integer, got {max_iter!r}")
     n = len(X)
     if n == 0:
-        return np.zeros(0, dtype=np.intp)
+        return np.zeros(0, dtype=np.intp), 0
     neighbours = _neighbours(X, float(distance_threshold))
     labels = np.arange(n, dtype=np.intp)
     active = np.asarray([i for i in range(n) if len(neighbours[i]) > 1], dtype=np.intp)
     rng = np.random.default_rng(random_state)
-    for _ in range(int(max_iter)):
+    sweeps = 0
+    for sweeps in range(1, int(max_iter) + 1):
         changed = False
         for i in rng.permutation(active):
             values, counts = np.unique(labels[neighbours[i]], return_counts=True)
@@ -112,7 +119,7 @@ def chinese_whispers(embeddings: Any, distance_threshold: float = 0.5, *, max_it
                 changed = True
         if not changed:
             break
-    return _by_size(labels)
+    return _by_size(labels), max(sweeps, 1)
 
 
 def _by_size(labels: npt.NDArray[Any], min_cluster_size: int = 1) -> IntArray:
@@ -216,6 +223,8 @@ class ChineseWhispers(ClusterMixin, BaseEstimator):
         Cluster of each sample, ``0..k-1`` from the largest; ``-1`` for noise.
     n_clusters_ : int
         Number of clusters (noise excluded).
+    n_iter_ : int
+        Sweeps run (the last one changed nothing, unless ``max_iter`` was reached).
     n_features_in_ : int
         Number of features seen during fit.
 
@@ -254,7 +263,7 @@ class ChineseWhispers(ClusterMixin, BaseEstimator):
         seed = self.random_state
         if seed is not None and not isinstance(seed, numbers.Integral):
             seed = int(check_random_state(seed).randint(2**31 - 1))
-        labels = chinese_whispers(X, self.distance_threshold, max_iter=self.max_iter, random_state=seed)
+        labels, self.n_iter_ = _chinese_whispers(X, self.distance_threshold, self.max_iter, seed)
         self.labels_ = _by_size(labels, int(self.min_cluster_size))
         self.n_clusters_ = int(self.labels_.max() + 1) if len(self.labels_) else 0
         return self

@@ -463,6 +463,11 @@ class SVMIdentifier(_IdentifierMixin):
 
     Notes
     -----
+    The probability says which side of the SVM's boundaries a face falls on, not how near it is to anyone, so
+    the threshold rejects faces *between* enrolled people well but can accept a stranger far from all of them
+    with confidence; for open-set use prefer the distance-based :class:`KNNIdentifier` or
+    :class:`NearestCentroidIdentifier` (see the open-set numbers in ``docs/BENCHMARKS.md``).
+
     Needs at least two enrolled people with at least two photos each (the calibration folds need them); with
     one photo per person use :class:`KNNIdentifier`.
 
