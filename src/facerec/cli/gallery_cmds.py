@@ -1,0 +1,332 @@
+"""``facerec enroll``, ``facerec people ...``, ``facerec identify-gallery`` and ``facerec search``: the gallery verbs.
+
+Each is a thin translation to :mod:`facerec.gallery`. ``--gallery`` takes a SQLite file or a ``postgresql://`` DSN
+and defaults to ``$FACEREC_GALLERY``, else ``$XDG_DATA_HOME/facerec/gallery.sqlite`` (``~/.local/share/...``).
+Errors of facerec become one ``facerec: <message>`` line and exit code 2, also when a command runs on its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from facerec.analyzer import FaceAnalyzer
+from facerec.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Fail,
+    Progress,
+    analyzer_options,
+    emit,
+    error_line,
+    expand_paths,
+    output_format,
+    output_options,
+    threshold_option,
+)
+from facerec.errors import FacerecError, ImageError
+
+__all__ = ["COMMANDS", "enroll", "identify_gallery", "people", "search"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors_to_fail(func: F) -> F:
+    """Turn facerec's errors into ``facerec: <message>`` and exit 2, even outside the main group."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FacerecError as exc:
+            raise Fail(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def gallery_option(func: F) -> F:
+    """``--gallery``: a SQLite file or a ``postgresql://`` DSN."""
+    return click.option(
+        "--gallery", "gallery_location", metavar="FILE|DSN", default=None,
+        help="The gallery: a SQLite file or a postgresql:// DSN. Default: $FACEREC_GALLERY, else "
+             "$XDG_DATA_HOME/facerec/gallery.sqlite (~/.local/share/facerec/gallery.sqlite).")(func)
+
+
+@contextmanager
+def _opened(location: str | None, *, create: bool) -> Iterator[Any]:
+    from facerec.gallery import open_gallery
+
+    gallery = open_gallery(location, create=create)
+    try:
+        yield gallery
+    finally:
+        gallery.close()
+
+
+def _analyzer(detector: str, upsample: int, min_face_size_px: int, max_side: int | None,
+              embedder: str) -> FaceAnalyzer:
+    return FaceAnalyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
+                        max_side=max_side)
+
+
+def _fmt_distance(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+# -- enroll ---------------------------------------------------------------------------------------------------------
+@click.command()
+@click.argument("people_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@gallery_option
+@click.option("--store-crops", is_flag=True,
+              help="Also keep a small JPEG of each face in the gallery (deleted with the person). Off by default: "
+                   "only embeddings are stored, never the photos.")
+@analyzer_options(embedder=True)
+@output_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+@_errors_to_fail
+def enroll(ctx: click.Context, people_dir: Path, gallery_location: str | None, store_crops: bool, detector: str,
+           upsample: int, min_face_size_px: int, max_side: int | None, embedder: str, as_json: bool,
+           as_csv: bool, quiet: bool) -> None:
+    """Add the people of PEOPLE_DIR to the gallery: PEOPLE_DIR/<name>/*.jpg, one face per photo.
+
+    Photos with no face or several faces are skipped and reported. Each photo is committed on its own, so an
+    interrupted run keeps what it finished, and running it again adds only new photos.
+    """
+    from facerec.gallery import enroll as enroll_people
+
+    fmt = output_format(as_json, as_csv)
+    analyzer = _analyzer(detector, upsample, min_face_size_px, max_side, embedder)
+    with _opened(gallery_location, create=True) as gallery:
+        progress: Progress | None = None
+
+        def on_progress(done: int, total: int, outcome: Any) -> None:
+            nonlocal progress
+            if progress is None:
+                progress = Progress(total, "enroll", enabled=not quiet)
+            if not outcome.ok:
+                progress.message(error_line(outcome.path, outcome.message or outcome.status))
+            progress.advance()
+
+        try:
+            report = enroll_people(gallery, people_dir, analyzer, on_progress=on_progress, store_crops=store_crops)
+        finally:
+            if progress is not None:
+                progress.close()
+        location = gallery.location
+    if not report.outcomes:
+        raise Fail(f"no photos found in {people_dir} (expected PEOPLE_DIR/<name>/*.jpg)")
+    if not any(o.ok for o in report.outcomes):
+        raise Fail(f"none of the {len(report.outcomes)} photo(s) could be enrolled")
+    headers = ["file", "person", "status", "sample", "note"]
+    rows = [[str(o.path), o.person or "-", o.status, o.sample_id if o.sample_id is not None else "-",
+             o.message or "-"] for o in report.outcomes]
+    emit(fmt, document=lambda: {"gallery": location, **report.to_dict()}, table=lambda: (headers, rows))
+    if fmt == "table":
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
+        click.echo(f"{location}: {counts}", err=True)
+    ctx.exit(EXIT_FAILED if report.skipped else EXIT_OK)
+
+
+# -- people ---------------------------------------------------------------------------------------------------------
+@click.group()
+def people() -> None:
+    """List, show, rename, merge and remove the people of a gallery."""
+
+
+@people.command("list")
+@gallery_option
+@output_options
+@_errors_to_fail
+def people_list(gallery_location: str | None, as_json: bool, as_csv: bool) -> None:
+    """Every person of the gallery, with their number of samples."""
+    fmt = output_format(as_json, as_csv)
+    with _opened(gallery_location, create=False) as gallery:
+        everyone = gallery.list_people()
+        model = gallery.model_id
+        location = gallery.location
+    headers = ["id", "name", "samples", "created"]
+    rows = [[p.id, p.name, p.sample_count, p.created.strftime("%Y-%m-%d %H:%M:%S")] for p in everyone]
+    emit(fmt, document=lambda: {"gallery": location, "model": model, "people": [p.to_dict() for p in everyone]},
+         table=lambda: (headers, rows))
+
+
+@people.command("show")
+@click.argument("name")
+@gallery_option
+@output_options
+@_errors_to_fail
+def people_show(name: str, gallery_location: str | None, as_json: bool, as_csv: bool) -> None:
+    """One person's details and samples (NAME may also be a numeric id)."""
+    fmt = output_format(as_json, as_csv)
+    with _opened(gallery_location, create=False) as gallery:
+        person = gallery.get_person(int(name) if name.isdigit() and gallery.find_person(name) is None else name)
+        samples = gallery.samples_of(person)
+    headers = ["sample", "source", "box", "score", "crop", "created"]
+    rows = [[s.id, s.source or "-", ",".join(str(v) for v in s.box.xywh()) if s.box else "-",
+             "-" if s.score is None else f"{s.score:.2f}", "yes" if s.has_crop else "no",
+             s.created.strftime("%Y-%m-%d %H:%M:%S")] for s in samples]
+    emit(fmt, document=lambda: {**person.to_dict(), "sample_list": [s.to_dict() for s in samples]},
+         table=lambda: (headers, rows))
+
+
+@people.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@gallery_option
+@_errors_to_fail
+def people_rename(name: str, new_name: str, gallery_location: str | None) -> None:
+    """Give person NAME the name NEW_NAME."""
+    with _opened(gallery_location, create=False) as gallery:
+        person = gallery.rename_person(name, new_name)
+    click.echo(f"renamed {name!r} to {person.name!r}")
+
+
+@people.command("merge")
+@click.argument("source")
+@click.argument("target")
+@gallery_option
+@_errors_to_fail
+def people_merge(source: str, target: str, gallery_location: str | None) -> None:
+    """Move every sample of SOURCE to TARGET and remove SOURCE (the same person enrolled under two names)."""
+    with _opened(gallery_location, create=False) as gallery:
+        person = gallery.merge_people(source, target)
+    click.echo(f"merged {source!r} into {person.name!r} ({person.sample_count} samples)")
+
+
+@people.command("remove")
+@click.argument("name")
+@gallery_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@_errors_to_fail
+def people_remove(name: str, gallery_location: str | None, yes: bool) -> None:
+    """Delete person NAME with all their samples and crops (overwritten on disk in a SQLite gallery)."""
+    with _opened(gallery_location, create=False) as gallery:
+        person = gallery.get_person(name)
+        if not yes:
+            click.confirm(f"delete {person.name!r} and {person.sample_count} sample(s) from {gallery.location}?",
+                          abort=True)
+        removed = gallery.remove_person(person)
+    click.echo(f"removed {person.name!r} ({removed} samples)")
+
+
+# -- identify and search --------------------------------------------------------------------------------------------
+def _identify_files(gallery_location: str | None, photos: tuple[Path, ...], analyzer: FaceAnalyzer,
+                    distance_threshold: float, top_k: int) -> tuple[list[tuple[Path, list[Any]]], list[str], str]:
+    from facerec.gallery import identify as identify_faces
+
+    files = expand_paths(photos)
+    answers: list[tuple[Path, list[Any]]] = []
+    errors: list[str] = []
+    progress = Progress(len(files), "identify")
+    try:
+        with _opened(gallery_location, create=False) as gallery:
+            location = gallery.location
+            for path in files:
+                try:
+                    found = identify_faces(gallery, path, analyzer=analyzer, distance_threshold=distance_threshold,
+                                           top_k=top_k)
+                except ImageError as exc:
+                    progress.message(error_line(path, exc.reason))
+                    errors.append(str(path))
+                    found = []
+                else:
+                    answers.append((path, found))
+                progress.advance()
+    finally:
+        progress.close()
+    if files and len(errors) == len(files):
+        raise Fail(f"none of the {len(files)} input file(s) could be used")
+    return answers, errors, location
+
+
+@click.command("identify-gallery")
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@gallery_option
+@threshold_option
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True, metavar="K",
+              help="How many nearest people to list per face.")
+@analyzer_options(embedder=True)
+@output_options
+@click.pass_context
+@_errors_to_fail
+def identify_gallery(ctx: click.Context, photos: tuple[Path, ...], gallery_location: str | None,
+                     distance_threshold: float, top_k: int, detector: str, upsample: int, min_face_size_px: int,
+                     max_side: int | None, embedder: str, as_json: bool, as_csv: bool) -> None:
+    """Name every face in PHOTOS with the nearest person of the gallery, or "unknown" beyond the threshold."""
+    fmt = output_format(as_json, as_csv)
+    analyzer = _analyzer(detector, upsample, min_face_size_px, max_side, embedder)
+    answers, errors, location = _identify_files(gallery_location, photos, analyzer, distance_threshold, top_k)
+
+    def document() -> dict[str, Any]:
+        return {"gallery": location, "threshold": distance_threshold,
+                "files": [{"file": str(path), "faces": [i.to_dict() for i in found]} for path, found in answers],
+                "errors": errors}
+
+    def table() -> tuple[list[str], list[list[Any]]]:
+        rows: list[list[Any]] = []
+        for path, found in answers:
+            if not found:
+                rows.append([str(path), "-", "no face found"])
+            for n, who in enumerate(found, start=1):
+                box = who.face.box if who.face is not None else None
+                rows.append([str(path), n, ",".join(str(v) for v in box.xywh()) if box else "-", who.name,
+                             _fmt_distance(who.distance),
+                             "; ".join(f"{c.name} {c.distance:.3f}" for c in who.candidates) or "-"])
+        return ["file", "face", "box", "name", "distance", "candidates"], rows
+
+    def csv_rows() -> tuple[list[str], list[list[Any]]]:
+        headers = ["file", "face", "left", "top", "right", "bottom", "name", "distance"]
+        for k in range(1, top_k + 1):
+            headers += [f"candidate_{k}", f"distance_{k}"]
+        rows: list[list[Any]] = []
+        for path, found in answers:
+            for n, who in enumerate(found, start=1):
+                box = who.face.box if who.face is not None else None
+                row: list[Any] = [str(path), n, *(box.left, box.top, box.right, box.bottom) if box else ("",) * 4,
+                                  who.name, "" if who.distance is None else f"{who.distance:.4f}"]
+                for k in range(top_k):
+                    c = who.candidates[k] if k < len(who.candidates) else None
+                    row += [c.name, f"{c.distance:.4f}"] if c else ["", ""]
+                rows.append(row)
+        return headers, rows
+
+    emit(fmt, document=document, table=table, csv_rows=csv_rows)
+    ctx.exit(EXIT_FAILED if errors else EXIT_OK)
+
+
+@click.command()
+@click.argument("photo", type=click.Path(path_type=Path))
+@gallery_option
+@click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, metavar="K",
+              help="How many nearest people to list per face.")
+@analyzer_options(embedder=True)
+@output_options
+@_errors_to_fail
+def search(photo: Path, gallery_location: str | None, top_k: int, detector: str, upsample: int,
+           min_face_size_px: int, max_side: int | None, embedder: str, as_json: bool, as_csv: bool) -> None:
+    """The K nearest people of the gallery for every face of PHOTO, with their distances (no threshold)."""
+    from facerec.gallery import identify as identify_faces
+
+    fmt = output_format(as_json, as_csv)
+    analyzer = _analyzer(detector, upsample, min_face_size_px, max_side, embedder)
+    with _opened(gallery_location, create=False) as gallery:
+        found = identify_faces(gallery, photo, analyzer=analyzer, top_k=top_k)
+        location = gallery.location
+    if not found:
+        raise Fail(f"{photo}: no face found")
+    headers = ["face", "rank", "name", "distance", "sample"]
+    rows = [[n, rank, c.name, f"{c.distance:.3f}", c.sample_id]
+            for n, who in enumerate(found, start=1) for rank, c in enumerate(who.candidates, start=1)]
+    emit(fmt, document=lambda: {"gallery": location, "file": str(photo), "faces": [
+        {"box": who.face.box.to_dict() if who.face else None, "candidates": [c.to_dict() for c in who.candidates]}
+        for who in found]}, table=lambda: (headers, rows))
+
+
+#: The commands to register in the main ``facerec`` group.
+COMMANDS: list[click.Command] = [enroll, people, identify_gallery, search]
