@@ -34,8 +34,10 @@ def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float, a
     alike), the threshold, and "same" or "different".
 
     \b
-    Exit code: 0 same person, 1 different people, 2 error (unreadable photo, no face found, bad option), as
-    diff(1) does for "same" and "different".
+    Exit code (as diff(1) reports "same" and "different"):
+      0  same person
+      1  different people
+      2  error: unreadable photo, no face found, bad option
     """
     fmt = output_format(as_json, as_csv)
     result = facerec.verify(a, b, distance_threshold=distance_threshold, analyzer=facerec.get_analyzer(**analyzer))
