@@ -391,4 +391,5 @@ class OnnxCnnDetector:
         dist = np.sqrt((nx - cx[:, None]) ** 2 + (ny - cy[:, None]) ** 2)
         nearest = np.argmin(dist, axis=1)
         first_inside = np.argmax(inside, axis=1)
-        return np.where(inside.any(axis=1), first_inside, nearest)
+        levels: np.ndarray = np.where(inside.any(axis=1), first_inside, nearest)
+        return levels

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class _GraphBuilder:
         self._count += 1
         return f"{base}_{self._count}"
 
-    def add(self, op: str, inputs: list[str], name: str, **attrs: object) -> str:
+    def add(self, op: str, inputs: list[str], name: str, **attrs: Any) -> str:
         from onnx import helper
 
         self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
@@ -110,7 +110,7 @@ class _GraphBuilder:
                 out = self.add("Relu", [src[0]], node.name)
             elif node.op in ("max_pool", "avg_pool"):
                 a = layer.attrs
-                kwargs: dict[str, object] = {
+                kwargs: dict[str, Any] = {
                     "kernel_shape": [a["nr"], a["nc"]], "strides": [a["stride_y"], a["stride_x"]],
                     "pads": [a["padding_y"], a["padding_x"], a["padding_y"], a["padding_x"]]}
                 if node.op == "avg_pool":
@@ -132,11 +132,12 @@ class _GraphBuilder:
                 out = self.add("Add", padded, node.name)
                 shape = target  # type: ignore[assignment]
             elif node.op == "fc":
-                w = layer.params["weight"]
+                fc_weight = layer.params["weight"]
                 flat = self.add("Flatten", [src[0]], node.name + ".flatten", axis=1)
-                if shape is not None and shape[0] * shape[1] * shape[2] != w.shape[0]:
-                    raise self.fail(f"fc expects {w.shape[0]} inputs, gets {shape}")
-                out = self.add("MatMul", [flat, self.const(node.name + ".weight", w)], node.name + ".matmul")
+                if shape is not None and shape[0] * shape[1] * shape[2] != fc_weight.shape[0]:
+                    raise self.fail(f"fc expects {fc_weight.shape[0]} inputs, gets {shape}")
+                weight_name = self.const(node.name + ".weight", fc_weight)
+                out = self.add("MatMul", [flat, weight_name], node.name + ".matmul")
                 if "bias" in layer.params:
                     out = self.add("Add", [out, self.const(node.name + ".bias", layer.params["bias"])], node.name)
                 shape = None
