@@ -24,7 +24,7 @@ from facerec.types import Box, Detection, Face
 __all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "FaceAnalyzer", "FacePick", "pick_face"]
 
 DEFAULT_DETECTOR = "hog"
-DEFAULT_EMBEDDER = "dlib"  # switched to "onnx" once that backend lands
+DEFAULT_EMBEDDER = "onnx"
 
 FacePick = Literal["largest", "central", "best"]
 
