@@ -7,7 +7,9 @@
 * :func:`build_mmod_onnx` -- the MMOD detector's network. Input ``"canvas"``: float32 **NCHW** ``(N, 3, H, W)``,
   already normalised ``(pixel - mean) / 256`` and laid out as dlib's tiled pyramid (the pyramid, window mapping
   and NMS stay in numpy: see :mod:`facerec.detection.cnn`); H and W are dynamic. Output ``"scores"``:
-  ``(N, 1, (H-?)/8, ...)`` float32, one score per 8x8 step of the canvas.
+  ``(N, 1, h, w)`` float32, one score per 8-pixel step of the canvas (three 5x5 stride-2 convolutions without
+  padding: ``h = ((((H - 5)//2 + 1) - 5)//2 + 1 - 5)//2 + 1``); score position ``p`` is centred on canvas pixel
+  ``8p + 14``.
 
 :func:`onnx_model_path` builds a model once and caches it under :func:`facerec.models.cache_dir` keyed by the
 weight file's SHA-256 (written atomically).
