@@ -1,0 +1,587 @@
+"""The identification protocol: a gallery of known people, probes to name, closed-set and open-set scores.
+
+Data is a folder with one sub-folder per person. With a fixed seed:
+
+1. a fraction of the people (``unknown_fraction``, default 0.2) is **held out** entirely: their photos are probes
+   that should be rejected (open set);
+2. each remaining person's photos are split **stratified** into gallery (``1 - probe_fraction``, default 70%) and
+   probes (30%).
+
+Each identifier is fitted on the gallery embeddings and scored on the probes:
+
+* **closed set** (known people's probes only): top-1 and top-5 rates and the **CMC** curve (rank-k rate), per-person
+  precision and recall, and the confusion matrix of the top-1 answers;
+* **open set** (known people's probes plus every held-out photo): the **detection-and-identification rate** (DIR,
+  the fraction of known probes named correctly *and* accepted) at fixed **false-alarm rates** (FAR, the fraction of
+  unknown probes accepted as somebody).
+
+Conventions: class *scores* are "higher is better" (a distance enters as its negative); the rank of the true
+person is 1 plus the number of people scored strictly higher (ties resolved in the probe's favour, then by the
+secondary key when an identifier has one). A photo in which no face was found cannot be named: as a known probe
+it counts as a miss at every rank, as an unknown probe it is a correct rejection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from facerec.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_FAR_TARGETS",
+    "IDENTIFIER_NAMES",
+    "IdentificationData",
+    "IdentifierResult",
+    "Split",
+    "cmc_curve",
+    "dir_at_far",
+    "dir_far_curve",
+    "evaluate_identifier",
+    "list_people",
+    "make_split",
+    "true_class_ranks",
+]
+
+#: False-alarm rates at which the open-set detection-and-identification rate is reported.
+DEFAULT_FAR_TARGETS: tuple[float, ...] = (1e-1, 1e-2)
+
+#: The identifiers this protocol knows (``keras:<run folder>`` adds a trained model).
+IDENTIFIER_NAMES: tuple[str, ...] = ("centroid", "knn", "svm")
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".pgm", ".tif", ".tiff"})
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+# -- metrics -----------------------------------------------------------------------------------------------------
+def true_class_ranks(scores: npt.ArrayLike, true_index: npt.ArrayLike, secondary: npt.ArrayLike | None = None,
+                     ) -> IntArray:
+    """The 1-based rank of the true class in each row of ``scores`` (higher score = better).
+
+    Rank = 1 + the number of classes scored strictly higher; with ``secondary``, classes tied on the score are
+    ordered by it (higher first). A row whose ``true_index`` is negative (the true class is not in the gallery, or
+    no face was found) gets rank ``n_classes + 1``, a miss at every rank.
+
+    Examples:
+        >>> true_class_ranks([[0.9, 0.5, 0.1], [0.2, 0.7, 0.7]], [1, 2]).tolist()
+        [2, 1]
+        >>> true_class_ranks([[0.2, 0.7, 0.7]], [2], secondary=[[0, 5, 1]]).tolist()
+        [2]
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    t = np.asarray(true_index, dtype=np.int64)
+    if s.ndim != 2 or s.shape[0] != t.shape[0]:
+        raise ConfigurationError(f"scores must be (n_probes, n_classes) with one true index per probe, got "
+                                 f"{s.shape} and {t.shape}")
+    ranks = np.full(t.shape[0], s.shape[1] + 1, dtype=np.int64)
+    ok = (t >= 0) & (t < s.shape[1])
+    rows = np.flatnonzero(ok)
+    if rows.size == 0:
+        return ranks
+    true_scores = s[rows, t[rows]][:, None]
+    better = s[rows] > true_scores
+    if secondary is not None:
+        sec = np.asarray(secondary, dtype=np.float64)
+        tied = s[rows] == true_scores
+        better |= tied & (sec[rows] > sec[rows, t[rows]][:, None])
+    ranks[rows] = 1 + better.sum(axis=1)
+    return ranks
+
+
+def cmc_curve(ranks: npt.ArrayLike, max_rank: int) -> FloatArray:
+    """The cumulative match characteristic: ``cmc[k-1]`` is the fraction of probes whose true rank is <= k.
+
+    Examples:
+        >>> cmc_curve([1, 2, 1, 4], 4).tolist()
+        [0.5, 0.75, 0.75, 1.0]
+    """
+    r = np.asarray(ranks, dtype=np.int64)
+    if r.size == 0:
+        raise ConfigurationError("no probes to rank")
+    if max_rank < 1:
+        raise ConfigurationError(f"max_rank must be >= 1, got {max_rank}")
+    return np.array([(r <= k).mean() for k in range(1, max_rank + 1)], dtype=np.float64)
+
+
+def dir_at_far(known_confidence: npt.ArrayLike, known_correct: npt.ArrayLike, unknown_confidence: npt.ArrayLike,
+               far: float) -> tuple[float, float, float]:
+    """Open-set detection-and-identification rate at a false-alarm rate.
+
+    A probe is *accepted* when its confidence (higher = surer) is strictly above the threshold. The threshold is
+    the lowest that accepts at most ``floor(far * n_unknown)`` unknown probes (the ``m+1``-th highest unknown
+    confidence for ``m`` allowed false alarms); the DIR is the fraction of known probes that are both named
+    correctly at rank 1 and accepted. ``NaN`` confidences (no face) are never accepted.
+
+    Args:
+        known_confidence: one confidence per known person's probe.
+        known_correct: whether its rank-1 answer is the right person.
+        unknown_confidence: one confidence per held-out person's probe.
+        far: the largest acceptable fraction of unknown probes accepted.
+
+    Returns:
+        ``(dir, threshold, achieved_far)``; the threshold is ``-inf`` when every unknown probe may be accepted.
+
+    Examples:
+        >>> dir_at_far([0.9, 0.8, 0.7, 0.4], [True, False, True, True], [0.75, 0.5, 0.3, 0.1], 0.25)
+        (0.5, 0.5, 0.25)
+    """
+    kc = np.asarray(known_confidence, dtype=np.float64)
+    ok = np.asarray(known_correct, dtype=bool)
+    uc = np.asarray(unknown_confidence, dtype=np.float64)
+    if kc.shape != ok.shape or kc.size == 0:
+        raise ConfigurationError("known confidences and correctness must be non-empty and of one length")
+    if uc.size == 0:
+        raise ConfigurationError("the open-set rate needs unknown probes")
+    if not 0.0 <= far <= 1.0:
+        raise ConfigurationError(f"far must be between 0 and 1, got {far}")
+    u = np.sort(np.where(np.isnan(uc), -np.inf, uc))[::-1]
+    allowed = int(np.floor(far * u.size + 1e-9))
+    threshold = float(u[allowed]) if allowed < u.size else float("-inf")
+    k = np.where(np.isnan(kc), -np.inf, kc)
+    accepted = k > threshold if np.isfinite(threshold) else np.isfinite(k)
+    achieved = float((u > threshold).mean()) if np.isfinite(threshold) else float(np.isfinite(u).mean())
+    return float((accepted & ok).mean()), threshold, achieved
+
+
+def dir_far_curve(known_confidence: npt.ArrayLike, known_correct: npt.ArrayLike,
+                  unknown_confidence: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """``(far, dir)`` at every threshold taken from the unknown confidences (for plotting)."""
+    uc = np.asarray(unknown_confidence, dtype=np.float64)
+    n = uc.size
+    fars = np.array(sorted({i / n for i in range(n + 1)}))
+    dirs = np.array([dir_at_far(known_confidence, known_correct, uc, f)[0] for f in fars])
+    return fars, dirs
+
+
+# -- data --------------------------------------------------------------------------------------------------------
+def list_people(data_dir: str | os.PathLike[str], *, min_images: int = 1) -> dict[str, list[Path]]:
+    """``{person: sorted photos}`` for each sub-folder of ``data_dir`` holding at least ``min_images`` images.
+
+    Raises:
+        ConfigurationError: ``data_dir`` is not a folder, or no person has enough photos.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise ConfigurationError(f"{root} is not a folder of people (one sub-folder per person)")
+    people: dict[str, list[Path]] = {}
+    for person in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        photos = sorted(f for f in person.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if len(photos) >= min_images:
+            people[person.name] = photos
+    if not people:
+        raise ConfigurationError(f"no person in {root} has {min_images} or more photos")
+    return people
+
+
+@dataclass(frozen=True)
+class Split:
+    """Who is known, and which photos are gallery and which are probes.
+
+    Attributes:
+        known: the people enrolled in the gallery.
+        unknown: the held-out people (all their photos are probes that should be rejected).
+        gallery: photo keys (``person/file``) enrolled.
+        probes: photo keys of known people to name.
+        unknown_probes: photo keys of held-out people.
+        seed: the seed.
+    """
+
+    known: tuple[str, ...]
+    unknown: tuple[str, ...]
+    gallery: tuple[str, ...]
+    probes: tuple[str, ...]
+    unknown_probes: tuple[str, ...]
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_known": len(self.known), "n_unknown": len(self.unknown), "n_gallery": len(self.gallery),
+                "n_probes": len(self.probes), "n_unknown_probes": len(self.unknown_probes), "seed": self.seed,
+                "unknown_people": list(self.unknown)}
+
+
+def make_split(people: Mapping[str, Sequence[str]], *, probe_fraction: float = 0.3, unknown_fraction: float = 0.2,
+               seed: int = 0) -> Split:
+    """A seeded split: held-out people, then a stratified gallery/probe split of every known person's photos.
+
+    Each known person keeps at least one gallery photo and, when they have two or more, at least one probe.
+
+    Args:
+        people: ``{person: photo keys}``.
+        probe_fraction: the share of each known person's photos used as probes (0.3 is the usual 70/30 split).
+        unknown_fraction: the share of people held out for the open-set test (0 disables it).
+        seed: the random seed.
+    """
+    if not 0.0 < probe_fraction < 1.0:
+        raise ConfigurationError(f"probe_fraction must be between 0 and 1, got {probe_fraction}")
+    if not 0.0 <= unknown_fraction < 1.0:
+        raise ConfigurationError(f"unknown_fraction must be in [0, 1), got {unknown_fraction}")
+    rng = np.random.default_rng(seed)
+    names = sorted(people)
+    n_unknown = round(unknown_fraction * len(names))
+    if unknown_fraction > 0 and n_unknown == 0 and len(names) >= 3:
+        n_unknown = 1
+    if len(names) - n_unknown < 2:
+        raise ConfigurationError(f"need at least 2 known people, have {len(names)} with {n_unknown} held out")
+    order = rng.permutation(len(names))
+    unknown = tuple(sorted(names[i] for i in order[:n_unknown]))
+    known = tuple(sorted(names[i] for i in order[n_unknown:]))
+    gallery: list[str] = []
+    probes: list[str] = []
+    for person in known:
+        photos = sorted(people[person])
+        idx = rng.permutation(len(photos))
+        n_probe = round(probe_fraction * len(photos))
+        n_probe = min(max(n_probe, 1 if len(photos) >= 2 else 0), len(photos) - 1)
+        probes.extend(photos[i] for i in idx[:n_probe])
+        gallery.extend(photos[i] for i in idx[n_probe:])
+    unknown_probes = [p for person in unknown for p in sorted(people[person])]
+    return Split(known, unknown, tuple(sorted(gallery)), tuple(sorted(probes)), tuple(unknown_probes), seed)
+
+
+@dataclass
+class IdentificationData:
+    """Embeddings of a split, ready for the identifiers.
+
+    Attributes:
+        split: the split.
+        vectors: ``{photo key: embedding or None}``.
+        person_of: ``{photo key: person}``.
+    """
+
+    split: Split
+    vectors: Mapping[str, npt.NDArray[np.float32] | None]
+    person_of: Mapping[str, str]
+
+    def matrix(self, keys: Sequence[str]) -> tuple[npt.NDArray[np.float32], list[str], list[str]]:
+        """``(X, labels, keys)`` of the photos among ``keys`` that have an embedding."""
+        kept = [k for k in keys if self.vectors.get(k) is not None]
+        if not kept:
+            return np.zeros((0, 128), dtype=np.float32), [], []
+        X = np.stack([self.vectors[k] for k in kept]).astype(np.float32)  # type: ignore[misc]
+        return X, [self.person_of[k] for k in kept], kept
+
+
+# -- identifiers -------------------------------------------------------------------------------------------------
+@dataclass
+class _Scored:
+    classes: list[str]
+    primary: FloatArray  # (n, n_classes), higher better
+    secondary: FloatArray | None
+    confidence: FloatArray  # (n,), higher is surer, used for open-set acceptance
+    top1: list[str]
+
+
+class _Adapter:
+    """Wraps an identifier into "class scores, a tie-break key and one confidence per probe"."""
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        self.name = name
+        self.options = dict(options)
+        self.model: Any = None
+
+    def fit(self, X: npt.NDArray[np.float32], y: Sequence[str]) -> _Adapter:
+        kind = self.name
+        try:
+            from facerec.recognition import identifiers as rec
+        except ImportError:  # pragma: no cover - the recognition package is part of facerec
+            rec = None  # type: ignore[assignment]
+        if kind == "centroid":
+            if rec is not None:
+                self.model = rec.NearestCentroidIdentifier(distance_threshold=None).fit(X, list(y))
+            else:  # pragma: no cover
+                from sklearn.neighbors import NearestCentroid
+
+                self.model = NearestCentroid().fit(X, list(y))
+        elif kind == "knn":
+            k = int(self.options.get("n_neighbors", 5))
+            if rec is not None:
+                self.model = rec.KNNIdentifier(n_neighbors=k, distance_threshold=None).fit(X, list(y))
+            else:  # pragma: no cover
+                from sklearn.neighbors import KNeighborsClassifier
+
+                self.model = KNeighborsClassifier(n_neighbors=k, weights="distance").fit(X, list(y))
+        elif kind == "svm":
+            C = float(self.options.get("C", 1.0))
+            if rec is not None:
+                self.model = rec.SVMIdentifier(C=C, probability_threshold=None, random_state=0).fit(X, list(y))
+            else:  # pragma: no cover
+                from sklearn.svm import SVC
+
+                self.model = SVC(kernel="linear", C=C, probability=True, random_state=0).fit(X, list(y))
+        else:
+            raise ConfigurationError(f"unknown identifier {kind!r}; choose one of {', '.join(IDENTIFIER_NAMES)} "
+                                     "or keras:<training run folder>")
+        return self
+
+    def score(self, X: npt.NDArray[np.float32]) -> _Scored:
+        model = self.model
+        classes = [str(c) for c in model.classes_]
+        if self.name == "centroid":
+            centroids = getattr(model, "centroids_", None)
+            dist = (np.linalg.norm(X[:, None, :] - centroids[None, :, :], axis=2) if centroids is not None
+                    else np.zeros((len(X), len(classes))))
+            primary = -dist
+            secondary = None
+            confidence = primary.max(axis=1) if len(X) else np.zeros(0)
+        elif self.name == "knn":
+            primary = model.predict_proba(X)
+            # tie-break and open-set confidence: the distance to each person's nearest gallery face
+            gallery = getattr(model, "embeddings_", None)
+            codes = getattr(model, "codes_", None)
+            if gallery is not None and codes is not None:
+                d = np.linalg.norm(X[:, None, :] - gallery[None, :, :], axis=2)
+                nearest = np.full((len(X), len(classes)), np.inf)
+                for c in range(len(classes)):
+                    members = codes == c
+                    if members.any():
+                        nearest[:, c] = d[:, members].min(axis=1)
+                secondary = -nearest
+                confidence = secondary.max(axis=1) if len(X) else np.zeros(0)
+            else:  # pragma: no cover
+                secondary = None
+                confidence = primary.max(axis=1)
+        else:
+            primary = model.predict_proba(X)
+            secondary = None
+            confidence = primary.max(axis=1) if len(X) else np.zeros(0)
+        order = np.argmax(primary, axis=1) if len(X) else np.zeros(0, dtype=int)
+        if secondary is not None and len(X):
+            best = primary.max(axis=1, keepdims=True)
+            masked = np.where(primary == best, secondary, -np.inf)
+            order = np.argmax(masked, axis=1)
+        return _Scored(classes, np.asarray(primary, dtype=np.float64),
+                       None if secondary is None else np.asarray(secondary, dtype=np.float64),
+                       np.asarray(confidence, dtype=np.float64), [classes[i] for i in order])
+
+
+@dataclass
+class IdentifierResult:
+    """One identifier's scores on a split.
+
+    Attributes:
+        name: the identifier.
+        top1, top5: closed-set rank-1 and rank-5 rates over the known people's probes.
+        cmc: rank-k rates, k = 1..len(cmc).
+        dir_at_far: ``{far: {"dir", "threshold", "far"}}`` (open set; empty without held-out people).
+        dir_curve: ``(far, dir)`` arrays for the plot.
+        per_person: ``{person: {"precision", "recall", "support"}}``.
+        confusion: the confusion matrix of top-1 answers (rows true, columns predicted, in ``classes`` order).
+        classes: the known people.
+        errors: misidentified probes ``{"photo", "true", "predicted", "score"}``.
+        n_probes_no_face: known probes without a face (counted as misses).
+    """
+
+    name: str
+    top1: float
+    top5: float
+    cmc: FloatArray
+    dir_at_far: dict[float, dict[str, float]]
+    dir_curve: tuple[FloatArray, FloatArray] | None
+    per_person: dict[str, dict[str, float]]
+    confusion: npt.NDArray[np.int64]
+    classes: list[str]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    n_probes_no_face: int = 0
+    macro_precision: float = 0.0
+    macro_recall: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"identifier": self.name, "top1": self.top1, "top5": self.top5,
+                               "macro_precision": self.macro_precision, "macro_recall": self.macro_recall,
+                               "n_probes_no_face": self.n_probes_no_face}
+        for far, entry in sorted(self.dir_at_far.items(), reverse=True):
+            out[f"dir_at_far_{far:g}"] = entry["dir"]
+        return out
+
+
+def evaluate_identifier(name: str, data: IdentificationData, *, options: Mapping[str, Any] | None = None,
+                        max_rank: int = 20, far_targets: Sequence[float] = DEFAULT_FAR_TARGETS,
+                        error_limit: int = 15) -> IdentifierResult:
+    """Fit identifier ``name`` (``centroid``, ``knn``, ``svm``) on the gallery and score it on the probes."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    X_g, y_g, _ = data.matrix(data.split.gallery)
+    if len(set(y_g)) < 2:
+        raise ConfigurationError("the gallery needs faces of at least 2 people")
+    adapter = _Adapter(name, options or {}).fit(X_g, y_g)
+    X_p, y_p, keys_p = data.matrix(data.split.probes)
+    n_no_face = len(data.split.probes) - len(keys_p)
+    scored = adapter.score(X_p)
+    classes = scored.classes
+    index = {c: i for i, c in enumerate(classes)}
+    true_idx = np.array([index.get(y, -1) for y in y_p], dtype=np.int64)
+    ranks = true_class_ranks(scored.primary, true_idx, scored.secondary)
+    # probes without a face: misses at every rank
+    all_ranks = np.concatenate([ranks, np.full(n_no_face, len(classes) + 1, dtype=np.int64)])
+    cmc = cmc_curve(all_ranks, min(max_rank, len(classes)))
+    top5 = float((all_ranks <= 5).mean())
+    correct = np.array([p == t for p, t in zip(scored.top1, y_p)], dtype=bool)
+    top1 = float(np.concatenate([correct, np.zeros(n_no_face, dtype=bool)]).mean())
+    precision, recall, _, support = precision_recall_fscore_support(y_p, scored.top1, labels=classes,
+                                                                    zero_division=0)
+    per_person = {c: {"precision": float(p), "recall": float(r), "support": int(s)}
+                  for c, p, r, s in zip(classes, precision, recall, support)}
+    confusion = confusion_matrix(y_p, scored.top1, labels=classes)
+    # open set
+    dir_results: dict[float, dict[str, float]] = {}
+    curve = None
+    X_u, _, _ = data.matrix(data.split.unknown_probes)
+    if data.split.unknown_probes:
+        known_conf = np.concatenate([scored.confidence, np.full(n_no_face, np.nan)])
+        known_ok = np.concatenate([correct, np.zeros(n_no_face, dtype=bool)])
+        n_u_no_face = len(data.split.unknown_probes) - len(X_u)
+        unknown_conf = np.concatenate([adapter.score(X_u).confidence if len(X_u) else np.zeros(0),
+                                       np.full(n_u_no_face, np.nan)])
+        for far in far_targets:
+            d, t, achieved = dir_at_far(known_conf, known_ok, unknown_conf, far)
+            dir_results[float(far)] = {"dir": d, "threshold": t, "far": achieved}
+        curve = dir_far_curve(known_conf, known_ok, unknown_conf)
+    # errors: the most confident wrong answers
+    wrong = np.flatnonzero(~correct)
+    wrong = wrong[np.argsort(-scored.confidence[wrong], kind="stable")][:error_limit]
+    errors = [{"photo": keys_p[i], "true": y_p[i], "predicted": scored.top1[i],
+               "confidence": float(scored.confidence[i]), "true_rank": int(ranks[i])} for i in wrong]
+    return IdentifierResult(name=name, top1=top1, top5=top5, cmc=cmc, dir_at_far=dir_results, dir_curve=curve,
+                            per_person=per_person, confusion=confusion, classes=classes, errors=errors,
+                            n_probes_no_face=n_no_face, macro_precision=float(np.mean(precision)),
+                            macro_recall=float(np.mean(recall)))
+
+
+def embedding_map(vectors: npt.NDArray[np.float32], *, seed: int = 0) -> FloatArray:
+    """A 2-D t-SNE map of embeddings (scikit-learn; perplexity adapted to small sets)."""
+    from sklearn.manifold import TSNE
+
+    n = len(vectors)
+    if n < 3:
+        return np.zeros((n, 2))
+    perplexity = float(min(30.0, max(2.0, (n - 1) / 3.0)))
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    return np.asarray(tsne.fit_transform(np.asarray(vectors, dtype=np.float64)), dtype=np.float64)
+
+
+def evaluate_keras_run(run_dir: str | os.PathLike[str], data: IdentificationData, photos: Mapping[str, Path], *,
+                       max_rank: int = 20, far_targets: Sequence[float] = DEFAULT_FAR_TARGETS,
+                       error_limit: int = 15) -> IdentifierResult:
+    """Score a trained model (a :mod:`facerec.training` run folder) on the split's probes.
+
+    The model is not refitted: it names the people it was trained on, so only probes of people it knows are ranked
+    (others are misses) and its best class probability is the open-set confidence. Its training photos may
+    overlap this split's probes unless it was trained on the same split (``split.json``); read its numbers with
+    that in mind.
+    """
+    from facerec.training.data import photo_chips
+    from facerec.training.predict import load_run
+
+    model = load_run(run_dir)
+    classes = [str(c) for c in model.class_names]
+    label = f"keras:{Path(run_dir).name}"
+
+    def probabilities(keys: Sequence[str]) -> tuple[FloatArray, list[str]]:
+        rows: list[FloatArray] = []
+        kept: list[str] = []
+        for key in keys:
+            chips, _boxes = photo_chips(photos[key], model.settings)
+            if len(chips) == 0:
+                continue
+            rows.append(np.asarray(model.predict_proba(chips[:1])[0], dtype=np.float64))
+            kept.append(key)
+        return (np.stack(rows) if rows else np.zeros((0, len(classes)))), kept
+
+    probs, keys_p = probabilities(data.split.probes)
+    y_p = [data.person_of[k] for k in keys_p]
+    n_no_face = len(data.split.probes) - len(keys_p)
+    index = {c: i for i, c in enumerate(classes)}
+    true_idx = np.array([index.get(y, -1) for y in y_p], dtype=np.int64)
+    ranks = np.concatenate([true_class_ranks(probs, true_idx) if len(keys_p) else np.zeros(0, dtype=np.int64),
+                            np.full(n_no_face, len(classes) + 1, dtype=np.int64)])
+    top1_names = [classes[int(i)] for i in np.argmax(probs, axis=1)] if len(keys_p) else []
+    correct = np.array([p == t for p, t in zip(top1_names, y_p)], dtype=bool)
+    confidence = probs.max(axis=1) if len(keys_p) else np.zeros(0)
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    known = sorted(set(data.split.known))
+    precision, recall, _, support = precision_recall_fscore_support(y_p, top1_names, labels=known, zero_division=0)
+    dir_results: dict[float, dict[str, float]] = {}
+    curve = None
+    if data.split.unknown_probes:
+        probs_u, keys_u = probabilities(data.split.unknown_probes)
+        unknown_conf = np.concatenate([probs_u.max(axis=1) if len(keys_u) else np.zeros(0),
+                                       np.full(len(data.split.unknown_probes) - len(keys_u), np.nan)])
+        known_conf = np.concatenate([confidence, np.full(n_no_face, np.nan)])
+        known_ok = np.concatenate([correct, np.zeros(n_no_face, dtype=bool)])
+        for far in far_targets:
+            d, t, achieved = dir_at_far(known_conf, known_ok, unknown_conf, far)
+            dir_results[float(far)] = {"dir": d, "threshold": t, "far": achieved}
+        curve = dir_far_curve(known_conf, known_ok, unknown_conf)
+    wrong = np.flatnonzero(~correct)
+    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:error_limit]
+    return IdentifierResult(
+        name=label, top1=float(np.concatenate([correct, np.zeros(n_no_face, dtype=bool)]).mean()),
+        top5=float((ranks <= 5).mean()), cmc=cmc_curve(ranks, min(max_rank, len(classes))),
+        dir_at_far=dir_results, dir_curve=curve,
+        per_person={c: {"precision": float(p), "recall": float(r), "support": int(s)}
+                    for c, p, r, s in zip(known, precision, recall, support)},
+        confusion=confusion_matrix(y_p, top1_names, labels=known), classes=known,
+        errors=[{"photo": keys_p[i], "true": y_p[i], "predicted": top1_names[i], "confidence": float(confidence[i]),
+                 "true_rank": int(ranks[i])} for i in wrong],
+        n_probes_no_face=n_no_face, macro_precision=float(np.mean(precision)), macro_recall=float(np.mean(recall)))
+
+
+def write_identification_run(run: Any, data: IdentificationData, results: Sequence[IdentifierResult], *,
+                             variant: Any, data_dir: str | os.PathLike[str], min_images: int,
+                             far_targets: Sequence[float], tsne_people: int = 15, probe_fraction: float = 0.3,
+                             unknown_fraction: float = 0.2) -> None:
+    """Write an identification run's ``metrics.json``, plots (CMC, DIR-FAR, confusion matrix, t-SNE map) and
+    tables (``errors.csv``, ``per_person.csv``) into ``run`` (a :class:`~facerec.evaluation.runs.RunFolder`)."""
+    from facerec.evaluation.plots import cmc_figure, confusion_figure, dir_far_figure, embedding_map_figure
+
+    split = data.split
+    n_photos = len(split.gallery) + len(split.probes) + len(split.unknown_probes)
+    no_face = sum(1 for k in (*split.gallery, *split.probes, *split.unknown_probes) if data.vectors.get(k) is None)
+    best = max(results, key=lambda r: r.top1)
+    metrics: dict[str, Any] = {
+        "kind": "identify", "data_dir": os.fspath(data_dir), "min_images": min_images, "n_photos": n_photos,
+        "n_photos_no_face": no_face, "probe_fraction": probe_fraction, "unknown_fraction": unknown_fraction,
+        "split": split.to_dict(), "pipeline": variant.settings(), "far_targets": list(far_targets),
+        "identifiers": [{**r.summary(), "cmc": r.cmc, "dir_at_far": {f"{k:g}": v for k, v in r.dir_at_far.items()},
+                         "errors": r.errors} for r in results],
+        "best_identifier": best.name,
+        "per_person": {r.name: r.per_person for r in results},
+    }
+    run.save_figure(cmc_figure({r.name: r.cmc for r in results},
+                               title=f"CMC ({len(split.known)} people, {len(split.probes)} probes)"), "cmc")
+    curves = {r.name: r.dir_curve for r in results if r.dir_curve is not None}
+    if curves:
+        run.save_figure(dir_far_figure(curves, title=f"Open set ({len(split.unknown)} unknown people)"), "dir_far")
+    run.save_figure(confusion_figure(best.confusion, best.classes,
+                                     title=f"Confusion matrix ({best.name}, top-1 {best.top1:.3f})"), "confusion")
+    if tsne_people > 0:
+        counts: dict[str, int] = {}
+        for key, person in data.person_of.items():
+            if data.vectors.get(key) is not None:
+                counts[person] = counts.get(person, 0) + 1
+        chosen = sorted(counts, key=lambda p: (-counts[p], p))[:tsne_people]
+        keys = sorted(k for k, p in data.person_of.items() if p in chosen and data.vectors.get(k) is not None)
+        if len(keys) >= 3:
+            X = np.stack([data.vectors[k] for k in keys]).astype(np.float32)  # type: ignore[misc]
+            xy = embedding_map(X)
+            labels = [data.person_of[k] for k in keys]
+            run.write_json("tsne.json", {"people": chosen, "points": [
+                {"photo": k, "person": p, "x": float(x), "y": float(y)} for k, p, (x, y) in zip(keys, labels, xy)]})
+            run.save_figure(embedding_map_figure(xy, labels, title=f"t-SNE map of {len(chosen)} people"), "tsne")
+            metrics["tsne_people"] = chosen
+    run.write_metrics(metrics)
+    run.write_csv("errors.csv", ["identifier", "photo", "true", "predicted", "confidence", "true_rank"],
+                  [[r.name, e["photo"], e["true"], e["predicted"], e["confidence"], e["true_rank"]]
+                   for r in results for e in r.errors])
+    run.write_csv("per_person.csv", ["identifier", "person", "precision", "recall", "support"],
+                  [[r.name, p, v["precision"], v["recall"], v["support"]] for r in results
+                   for p, v in sorted(r.per_person.items())])
