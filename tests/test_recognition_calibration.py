@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from facerec.errors import ConfigurationError  # noqa: E402
-from facerec.recognition import (  # noqa: E402
+from facerec.errors import ConfigurationError
+from facerec.recognition import (
     Calibration,
     LabelledEmbeddings,
     calibrate,
@@ -21,7 +21,7 @@ from facerec.recognition import (  # noqa: E402
     pair_distances,
     threshold_for_far,
 )
-from facerec.recognition import calibration as calibration_module  # noqa: E402
+from facerec.recognition import calibration as calibration_module
 
 
 def make_people(n_people: int = 6, per_person: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -10,19 +10,19 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.metrics import adjusted_rand_score  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.metrics import adjusted_rand_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import facerec  # noqa: E402
-from facerec.errors import ConfigurationError, UnknownNameError  # noqa: E402
-from facerec.recognition import (  # noqa: E402
+import facerec
+from facerec.errors import ConfigurationError, UnknownNameError
+from facerec.recognition import (
     CLUSTER_METHODS,
     ChineseWhispers,
     chinese_whispers,
     cluster_faces,
     pairwise_scores,
 )
-from facerec.recognition import clustering as clustering_module  # noqa: E402
+from facerec.recognition import clustering as clustering_module
 
 
 # check_clustering fits standardized blobs: a link threshold of 1.0 suits them (0.5 suits face embeddings).

@@ -10,21 +10,21 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import facerec  # noqa: E402
-from facerec.errors import ConfigurationError, UnknownNameError  # noqa: E402
-from facerec.recognition import (  # noqa: E402
+import facerec
+from facerec.errors import ConfigurationError, UnknownNameError
+from facerec.recognition import (
     KNNIdentifier,
     NearestCentroidIdentifier,
     SVMIdentifier,
     create_identifier,
     list_identifiers,
 )
-from facerec.recognition import identifiers as identifiers_module  # noqa: E402
+from facerec.recognition import identifiers as identifiers_module
 
 
 # The generic checks run on blobs, whose scale has nothing to do with face embeddings, so the instances under

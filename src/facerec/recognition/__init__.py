@@ -37,7 +37,7 @@ from facerec.recognition.clustering import (
     cluster_faces,
     pairwise_scores,
 )
-from facerec.recognition.data import LabelledEmbeddings, embed_directory, find_images, people_in
+from facerec.recognition.data import LabelledEmbeddings, embed_directory, people_in
 from facerec.recognition.identifiers import (
     IDENTIFIERS,
     KNNIdentifier,
@@ -65,7 +65,6 @@ __all__ = [
     "cluster_faces",
     "create_identifier",
     "embed_directory",
-    "find_images",
     "fit_match_probability",
     "list_identifiers",
     "load_calibration",

@@ -122,14 +122,14 @@ def threshold_for_far(impostor: Any, target_far: float) -> float:
     d = np.sort(np.asarray(impostor, dtype=np.float64).ravel())
     if d.size == 0:
         raise ConfigurationError("no impostor pairs: calibration needs photos of at least two people")
-    k = int(math.floor(far * d.size + 1e-9))
+    k = math.floor(far * d.size + 1e-9)
     if k >= d.size:
         return float(d[-1])
     return float(np.nextafter(d[k], -np.inf))
 
 
 def _check_far(target_far: Any) -> float:
-    if isinstance(target_far, bool) or not isinstance(target_far, numbers.Real) or not 0 < target_far < 1:
+    if isinstance(target_far, bool) or not isinstance(target_far, numbers.Real) or not 0 < float(target_far) < 1:
         raise ConfigurationError(f"target_far must be a number between 0 and 1 (e.g. 1e-3), got {target_far!r}")
     return float(target_far)
 

@@ -143,7 +143,7 @@ def _by_size(labels: npt.NDArray[Any], min_cluster_size: int = 1) -> IntArray:
 
 
 def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) > 0:
         raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
 
 
@@ -200,7 +200,7 @@ def cluster_faces(embeddings: Any, *, method: str = DEFAULT_CLUSTER_METHOD, dist
     return _by_size(labels, int(min_cluster_size))
 
 
-class ChineseWhispers(ClusterMixin, BaseEstimator):
+class ChineseWhispers(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     """Chinese whispers clustering (dlib's algorithm) as a scikit-learn clusterer.
 
     See :func:`chinese_whispers` for the algorithm.

@@ -13,7 +13,7 @@ labels; photos without a face are skipped and listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.analyzer import FaceAnalyzer, FacePick, pick_face
+from facerec.batch import IMAGE_EXTENSIONS
 from facerec.errors import ConfigurationError, FacerecError
 
-__all__ = ["IMAGE_SUFFIXES", "LabelledEmbeddings", "embed_directory", "find_images", "people_in"]
-
-#: File name suffixes treated as photos when a folder is scanned (lower case).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
+__all__ = ["LabelledEmbeddings", "embed_directory", "embed_one", "people_in"]
 
 #: ``progress(done, total)`` is called after each photo.
 ProgressCallback = Callable[[int, int], None]
@@ -64,24 +62,6 @@ class LabelledEmbeddings:
                        paths=[str(p) for p in data["paths"]])
 
 
-def find_images(paths: Iterable[str | Path]) -> list[Path]:
-    """The photos named by ``paths``: files as given, folders scanned recursively (sorted) for image suffixes.
-
-    Raises:
-        ConfigurationError: a path does not exist.
-    """
-    found: list[Path] = []
-    for item in paths:
-        path = Path(item)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise ConfigurationError(f"{path}: no such file or directory")
-    return found
-
-
 def people_in(data_dir: str | Path, *, min_images: int = 1) -> dict[str, list[Path]]:
     """``{person: [photos]}`` of a labelled data directory, people sorted by name, keeping those with at least
     ``min_images`` photos.
@@ -93,8 +73,9 @@ def people_in(data_dir: str | Path, *, min_images: int = 1) -> dict[str, list[Pa
     if not root.is_dir():
         raise ConfigurationError(f"{root}: not a directory (expected one sub-folder of photos per person)")
     people: dict[str, list[Path]] = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        photos = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        photos = sorted(p for p in sub.iterdir()
+                        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
         if len(photos) >= min_images:
             people[sub.name] = photos
     if not people:

@@ -64,10 +64,12 @@ def _free_number(y: npt.NDArray[Any]) -> Any:
     return low.item() if hasattr(low, "item") else low
 
 
-class _IdentifierMixin(ClassifierMixin, BaseEstimator):
+class _IdentifierMixin(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Label handling shared by the identifiers: the unknown label, enrolment and rejection."""
 
     unknown_label: Any
+    classes_: Labels
+    unknown_label_: Any
 
     def _fit_targets(self, X: Any, y: Any) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.intp]]:
         """Validate ``X, y``; set ``classes_`` and ``unknown_label_``; return the enrolled rows and their codes."""
@@ -100,7 +102,7 @@ class _IdentifierMixin(ClassifierMixin, BaseEstimator):
         if names.dtype != object:
             names = names.astype(np.result_type(names.dtype, np.asarray([self.unknown_label_]).dtype))
         names[rejected] = self.unknown_label_
-        return names  # type: ignore[no-any-return]
+        return names
 
     def _top(self, scores: npt.NDArray[Any], k: int, ascending: bool) -> tuple[Labels, npt.NDArray[Any]]:
         if not isinstance(k, numbers.Integral) or k < 1:
@@ -113,8 +115,8 @@ class _IdentifierMixin(ClassifierMixin, BaseEstimator):
 def _check_threshold(name: str, value: Any, *, upper: float | None = None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 or (
-            upper is not None and value > upper):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value) >= 0 or (
+            upper is not None and float(value) > upper):
         bound = f"between 0 and {upper}" if upper is not None else ">= 0"
         raise ConfigurationError(f"{name} must be None or a number {bound}, got {value!r}")
     return float(value)
@@ -163,6 +165,8 @@ class NearestCentroidIdentifier(_IdentifierMixin):
     >>> clf.predict([[0.05, 0.1], [0.5, 0.5]]).tolist()
     ['ann', 'unknown']
     """
+
+    centroids_: npt.NDArray[np.float64]
 
     def __init__(self, distance_threshold: float | None = 0.6, unknown_label: Any = "unknown") -> None:
         self.distance_threshold = distance_threshold
@@ -298,6 +302,11 @@ class KNNIdentifier(_IdentifierMixin):
     ['bob', 'unknown']
     """
 
+    embeddings_: npt.NDArray[np.floating[Any]]
+    codes_: npt.NDArray[np.intp]
+    n_neighbors_: int
+    _index: NearestNeighbors
+
     def __init__(self, n_neighbors: int = 5, distance_threshold: float | None = 0.6, weights: str = "distance",
                  unknown_label: Any = "unknown") -> None:
         self.n_neighbors = n_neighbors
@@ -419,8 +428,9 @@ class KNNIdentifier(_IdentifierMixin):
         """
         X = self._validate_X(X)
         all_distances = pairwise_distances(X, self.embeddings_)
-        per_person = np.full((len(X), len(self.classes_)), np.inf)
-        np.minimum.at(per_person, (slice(None), self.codes_), all_distances)
+        per_person = np.empty((len(X), len(self.classes_)))
+        for code in range(len(self.classes_)):
+            per_person[:, code] = all_distances[:, self.codes_ == code].min(axis=1)
         return self._top(per_person, k, ascending=True)
 
 
@@ -477,6 +487,8 @@ class SVMIdentifier(_IdentifierMixin):
     sklearn.svm.SVC : the SVM used.
     """
 
+    svm_: CalibratedClassifierCV
+
     def __init__(self, C: float = 1.0, probability_threshold: float | None = 0.3, unknown_label: Any = "unknown",
                  random_state: Any = None) -> None:
         self.C = C
@@ -504,7 +516,7 @@ class SVMIdentifier(_IdentifierMixin):
         ValueError
             Fewer than two people are enrolled, or someone has a single sample.
         """
-        if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
+        if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not float(self.C) > 0:
             raise ConfigurationError(f"C must be a positive number, got {self.C!r}")
         _check_threshold("probability_threshold", self.probability_threshold, upper=1.0)
         X, codes = self._fit_targets(X, y)
