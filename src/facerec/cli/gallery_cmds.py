@@ -70,7 +70,10 @@ def _opened(location: str | None, *, create: bool) -> Iterator[Any]:
 
 def _analyzer(detector: str, upsample: int, min_face_size_px: int, max_side: int | None,
               embedder: str) -> FaceAnalyzer:
-    return FaceAnalyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
+    from facerec.api import get_analyzer
+
+    # the shared analyzer for these options: models load once per process
+    return get_analyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
                         max_side=max_side)
 
 
@@ -288,8 +291,8 @@ def identify_gallery(ctx: click.Context, photos: tuple[Path, ...], gallery_locat
         for path, found in answers:
             for n, who in enumerate(found, start=1):
                 box = who.face.box if who.face is not None else None
-                row: list[Any] = [str(path), n, *(box.left, box.top, box.right, box.bottom) if box else ("",) * 4,
-                                  who.name, "" if who.distance is None else f"{who.distance:.4f}"]
+                edges: tuple[Any, ...] = (box.left, box.top, box.right, box.bottom) if box else ("",) * 4
+                row: list[Any] = [str(path), n, *edges, who.name, "" if who.distance is None else f"{who.distance:.4f}"]
                 for k in range(top_k):
                     c = who.candidates[k] if k < len(who.candidates) else None
                     row += [c.name, f"{c.distance:.4f}"] if c else ["", ""]
