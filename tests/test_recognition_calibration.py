@@ -153,3 +153,32 @@ def test_calibrate_lfw_directory(shared_data: Path, tmp_path: Path) -> None:
     assert (cal.people, cal.images, cal.genuine_pairs, cal.impostor_pairs) == (4, 20, 40, 150)
     assert 0.4 < cal.threshold < 0.7 and cal.frr < 0.2
     assert cal.probability(0.3) > 0.95 and cal.probability(0.9) < 0.05
+
+
+def test_embed_directory_labels_by_folder_and_lists_skipped(test_images: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from facerec.recognition import embed_directory, people_in
+
+    (tmp_path / "obama").mkdir()
+    (tmp_path / "biden").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    for name in ("obama.jpg", "obama2.jpg"):
+        (tmp_path / "obama" / name).symlink_to(test_images / name)
+    (tmp_path / "biden" / "biden.jpg").symlink_to(test_images / "biden.jpg")
+    (tmp_path / "obama" / "broken.jpg").write_bytes(b"not a jpeg")
+    Image.new("RGB", (80, 80), "white").save(tmp_path / "biden" / "blank.png")
+    assert list(people_in(tmp_path)) == ["biden", "obama"]
+    assert list(people_in(tmp_path, min_images=3)) == ["obama"]
+    seen: list[tuple[int, int]] = []
+    data = embed_directory(tmp_path, progress=lambda done, total: seen.append((done, total)))
+    assert data.labels.tolist() == ["biden", "obama", "obama"]
+    assert data.embeddings.shape == (3, 128) and data.embeddings.dtype == np.float32
+    assert [Path(p).name for p, _ in data.skipped] == ["blank.png", "broken.jpg"]
+    assert data.skipped[0][1] == "no face found"
+    assert seen[-1] == (5, 5)
+    data.save(tmp_path / "cache.npz")
+    back = LabelledEmbeddings.load(tmp_path / "cache.npz")
+    assert back.labels.tolist() == data.labels.tolist() and np.array_equal(back.embeddings, data.embeddings)
+    with pytest.raises(ConfigurationError, match="not a directory"):
+        embed_directory(tmp_path / "obama" / "obama.jpg")

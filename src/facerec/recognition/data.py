@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from facerec.analyzer import FaceAnalyzer, FacePick, pick_face
 from facerec.batch import IMAGE_EXTENSIONS
-from facerec.errors import ConfigurationError, FacerecError
+from facerec.errors import ConfigurationError, ImageError
 
 __all__ = ["LabelledEmbeddings", "embed_directory", "embed_one", "people_in"]
 
@@ -102,6 +102,7 @@ def embed_directory(data_dir: str | Path, *, min_images: int = 1, analyzer: Face
 
     Raises:
         ConfigurationError: ``data_dir`` is not a labelled data directory.
+        ModelError: a model could not be loaded.
     """
     from facerec.api import get_analyzer
 
@@ -120,8 +121,8 @@ def embed_directory(data_dir: str | Path, *, min_images: int = 1, analyzer: Face
     for done, (name, photo) in enumerate(jobs, start=1):
         try:
             vector = embed_one(photo, engine, pick)
-        except FacerecError as error:
-            skipped.append((str(photo), str(error)))
+        except ImageError as error:  # one bad photo; model and option errors stop the run
+            skipped.append((str(photo), error.reason))
         else:
             if vector is None:
                 skipped.append((str(photo), "no face found"))
