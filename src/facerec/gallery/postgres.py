@@ -142,6 +142,7 @@ class PostgresGallery(Gallery):
         self.vacuum_on_remove = vacuum_on_remove
         self._lock = threading.RLock()
         self._model_id: str | None = None
+        self._state_cache: tuple[int, int, dict[int, str]] | None = None
         self._psycopg = psycopg
         try:
             self._conn: Any = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
@@ -400,15 +401,25 @@ class PostgresGallery(Gallery):
         return int(self._read(f"SELECT count(*) FROM {self.schema}.people")[0][0])
 
     # -- search in the server --------------------------------------------------------------------------------
+    def _search_state(self) -> tuple[int, dict[int, str]]:
+        """The sample count and people's names, re-read only when the generation changed."""
+        generation = self.generation()
+        cached = self._state_cache
+        if cached is None or cached[0] != generation:
+            total = self.count()
+            names = {int(i): n for i, n in self._read(f"SELECT id, name FROM {self.schema}.people")}
+            cached = (generation, total, names)
+            self._state_cache = cached
+        return cached[1], cached[2]
+
     def search(self, queries: Any, *, model_id: str, top_k: int = 3) -> list[list[Match]]:
         """The ``top_k`` nearest people of each query, searched in the server with pgvector (see the module doc)."""
         if top_k < 1:
             raise ConfigurationError(f"top_k must be >= 1, got {top_k}")
         self.check_model(model_id)
         matrix = as_queries(queries)
-        total = self.count()
+        total, names = self._search_state()
         use_index = self.search_method == "hnsw" or (self.search_method == "auto" and total >= self.ann_min_samples)
-        names = {p.id: p.name for p in self.list_people()}
         s = self.schema
         out: list[list[Match]] = []
         for query in matrix:
