@@ -1,0 +1,225 @@
+"""``facerec train`` and ``facerec predict``: Keras training on a folder-per-person data set, and classifying
+the faces of new photos with a trained run folder.
+
+The work is done by :mod:`facerec.training` (needs ``pip install 'facerec[train]'``); this module only translates
+options and prints.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from facerec.cli._common import Fail, emit, expand_paths, output_format
+from facerec.errors import FacerecError
+
+__all__ = ["predict", "train"]
+
+
+def _training() -> Any:
+    try:
+        from facerec import training
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise Fail(f"training needs the train extra ({error}); pip install 'facerec[train]'") from None
+    return training
+
+
+def _model_help() -> str:
+    from facerec.training.models import MODELS
+
+    return "; ".join(f"{name}: {text}" for name, text in MODELS.describe().items())
+
+
+@click.command(context_settings={"max_content_width": 110})
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/train"),
+              show_default=True, help="the run folder (a parent folder of run folders with --sweep)")
+@click.option("-m", "--model", default="convnet", show_default=True,
+              help="convnet | mobilenet | resnet-face | embedding-svm | embedding-knn")
+@click.option("--sweep", "sweep_spec", default=None,
+              help="several runs: a JSON/TOML file ({'defaults': {...}, 'runs': [{...}]}) or a comma list of "
+                   "models; writes comparison.md and comparison.json")
+@click.option("--image-size", type=click.IntRange(16, 1024), default=None,
+              help="chip side in px [default: the model's: 128, 150 for resnet-face and embeddings]")
+@click.option("--padding", type=click.FloatRange(0, 2), default=None, help="chip padding [default: 0.25]")
+@click.option("--no-align", is_flag=True, help="resize whole photos instead of detecting and aligning faces")
+@click.option("--detector", default="hog", show_default=True, help="face detector for the chips")
+@click.option("--upsample", type=click.IntRange(0, 4), default=1, show_default=True)
+@click.option("--multiple-faces", type=click.Choice(["skip", "central", "largest"]), default="skip",
+              show_default=True, help="what to do with a photo of several faces")
+@click.option("--min-images-per-person", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--max-people", type=click.IntRange(2), default=None)
+@click.option("--max-images-per-person", type=click.IntRange(1), default=None)
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True,
+              help="Adam's learning rate")
+@click.option("--early-stopping", "early_stopping", type=click.IntRange(1), default=None, metavar="PATIENCE",
+              help="stop after PATIENCE epochs without a lower validation loss; restore the best weights")
+@click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 factor on dense weights")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="dropout rate before the classifier [default: the model's]")
+@click.option("--augment", is_flag=True, help="random flip, rotation, zoom and brightness while training")
+@click.option("--base-weights", default=None,
+              help="transfer base weights: imagenet (a local file for mobilenet), dlib, a PATH, or none")
+@click.option("--freeze-base/--no-freeze-base", default=True, show_default=True,
+              help="stage 1 trains only the new head (base called with training=False)")
+@click.option("--fine-tune-top", type=click.IntRange(0), default=0, show_default=True, metavar="N",
+              help="stage 2: un-freeze the top N layers of the base (BatchNorm stays frozen) and continue")
+@click.option("--fine-tune-learning-rate", type=click.FloatRange(0, min_open=True), default=1e-5,
+              show_default=True)
+@click.option("--fine-tune-epochs", type=click.IntRange(1), default=None, help="[default: --epochs]")
+@click.option("--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3,
+              show_default=True)
+@click.option("--validation-size", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
+              help="fraction of the training part held out for validation")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--split", "split_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="split JSON: re-used when it exists, else written there")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="the run's default 'unknown' probability for predict (higher is stricter)")
+@click.option("--save-h5", is_flag=True, help="also save the model as legacy .h5")
+@click.option("--embedder", default=None, help="embedder for embedding-svm / embedding-knn")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="chip cache [default: facerec's cache folder]")
+@click.option("--no-cache", is_flag=True, help="neither read nor write the chip cache")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="processes for face detection")
+@click.option("--threads", type=click.IntRange(0), default=0, help="TensorFlow threads (0: TensorFlow's choice)")
+@click.option("--json", "as_json", is_flag=True, help="print the test metrics (or the comparison) as JSON")
+@click.option("-q", "--quiet", is_flag=True, help="no progress lines")
+def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, image_size: int | None,
+          padding: float | None, no_align: bool, detector: str, upsample: int, multiple_faces: str,
+          min_images_per_person: int, max_people: int | None, max_images_per_person: int | None, epochs: int,
+          batch_size: int, learning_rate: float, early_stopping: int | None, l2: float, dropout: float | None,
+          augment: bool, base_weights: str | None, freeze_base: bool, fine_tune_top: int,
+          fine_tune_learning_rate: float, fine_tune_epochs: int | None, test_size: float, validation_size: float,
+          seed: int, split_file: Path | None, threshold: float, save_h5: bool, embedder: str | None,
+          cache_dir: Path | None, no_cache: bool, workers: int, threads: int, as_json: bool, quiet: bool) -> None:
+    """Train a face classifier on DATA_DIR (one sub-folder of photos per person).
+
+    Faces are detected and aligned with facerec's pipeline (cached chips); photos without exactly one face are
+    reported and skipped. A seeded, stratified train/validation/test split is written to the run folder (and to
+    --split, re-used when it exists). The run folder gets model.keras, summary.txt, history.json,
+    learning_curve.png, metrics.json (test accuracy, per-person precision/recall/F1), confusion_matrix.png,
+    split.json and command.txt.
+
+    \b
+    Examples:
+      facerec train lfw/ --min-images-per-person 20 --image-size 64 --epochs 30 --early-stopping 5 -o runs/cnn
+      facerec train lfw/ -m resnet-face --learning-rate 1e-3 --fine-tune-top 20 -o runs/resnet
+      facerec train lfw/ --sweep convnet,embedding-svm -o runs/compare
+    """
+    training = _training()
+    command = _command_line(click.get_current_context())
+    say = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+    settings: dict[str, Any] = {
+        "model": model, "image_size": image_size, "padding": padding, "align": not no_align, "detector": detector,
+        "upsample": upsample, "multiple_faces": multiple_faces, "min_images_per_person": min_images_per_person,
+        "max_people": max_people, "max_images_per_person": max_images_per_person, "epochs": epochs,
+        "batch_size": batch_size, "learning_rate": learning_rate, "early_stopping": early_stopping, "l2": l2,
+        "dropout": dropout, "augment": augment, "base_weights": base_weights, "freeze_base": freeze_base,
+        "fine_tune_top": fine_tune_top, "fine_tune_learning_rate": fine_tune_learning_rate,
+        "fine_tune_epochs": fine_tune_epochs, "test_size": test_size, "validation_size": validation_size,
+        "seed": seed, "threshold": threshold, "save_h5": save_h5, "embedder": embedder,
+    }
+    try:
+        training.configure_threads(threads or None)
+        common = {"split_file": split_file, "cache_dir": cache_dir, "use_cache": not no_cache, "workers": workers,
+                  "command": command, "verbose": 0 if quiet else 2, "log": say}
+        if sweep_spec:
+            if "model" in _given(click.get_current_context()):
+                raise Fail("--model and --sweep exclude each other: name the models in the sweep")
+            configs = training.load_sweep(sweep_spec, training.TrainConfig.from_dict(settings))
+            results = training.sweep(data_dir, output, configs, **common)
+            if as_json:
+                emit("json", document=lambda: [r.row() for r in results], table=lambda: ([], []))
+            else:
+                click.echo((output / "comparison.md").read_text(encoding="utf-8").rstrip())
+            return
+        result = training.train(data_dir, output, training.TrainConfig.from_dict(settings), **common)
+    except FacerecError as error:
+        raise Fail(str(error)) from None
+    if as_json:
+        emit("json", document=lambda: result.metrics, table=lambda: ([], []))
+    else:
+        m = result.metrics
+        click.echo(f"{result.config.run_name}: test accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f} "
+                   f"on {m['test_images']} photos of {m['people']} people -> {result.run_dir}")
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as typed when run from a shell, else rebuilt from the options that were set."""
+    argv0 = Path(sys.argv[0]).name if sys.argv else ""
+    if argv0 == "facerec" and ctx.info_name and ctx.info_name in sys.argv[1:3]:
+        return shlex.join(["facerec", *sys.argv[1:]])
+    words = ["facerec", ctx.info_name or "train"]
+    for param in ctx.command.params:
+        name = param.name or ""
+        if name not in _given(ctx):
+            continue
+        value = ctx.params[name]
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif isinstance(param, click.Option):
+            if param.is_flag:
+                flag = param.opts[0] if value else (param.secondary_opts or param.opts)[0]
+                words.append(flag)
+            else:
+                words += [param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0], str(value)]
+    return shlex.join(words)
+
+
+def _given(ctx: click.Context) -> set[str]:
+    """Options set on the command line (not defaults)."""
+    return {name for name in ctx.params
+            if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)}
+
+
+@click.command(context_settings={"max_content_width": 110})
+@click.option("-m", "--model", "run_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="a run folder written by facerec train")
+@click.argument("photos", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="lowest probability still given a name; below it 'unknown' (higher is stricter) "
+                   "[default: the run's, 0.5]")
+@click.option("--json", "as_json", is_flag=True, help="one JSON document")
+@click.option("--csv", "as_csv", is_flag=True, help="a CSV table")
+def predict(run_dir: Path, photos: tuple[Path, ...], threshold: float | None, as_json: bool, as_csv: bool) -> None:
+    """Detect, align and classify every face in PHOTOS (files or folders) with a trained run.
+
+    \b
+    Example:
+      facerec predict --model runs/cnn group.jpg more_photos/ --threshold 0.6
+    """
+    fmt = output_format(as_json, as_csv)
+    training = _training()
+    files = expand_paths(photos)
+    try:
+        trained = training.load_run(run_dir)
+    except FacerecError as error:
+        raise Fail(str(error)) from None
+    found: list[Any] = []
+    failed = 0
+    for path in files:
+        try:
+            faces = trained.predict_photo(path, threshold)
+        except FacerecError as error:
+            click.echo(f"facerec: {path}: {error}", err=True)
+            failed += 1
+            continue
+        if not faces:
+            click.echo(f"facerec: {path}: no face found", err=True)
+        found.extend(faces)
+
+    def table() -> tuple[list[str], list[list[Any]]]:
+        return (["file", "box", "label", "probability"],
+                [[f.path, ",".join(str(v) for v in f.box), f.label, f"{f.probability:.3f}"] for f in found])
+
+    emit(fmt, document=lambda: [f.to_dict() for f in found], table=table)
+    if failed:
+        raise SystemExit(2 if failed == len(files) else 1)
