@@ -79,7 +79,6 @@ def bench_size(size: int, *, per_identity: int, queries: int, efs: list[int], po
 def bench_postgres(dsn: str, size: int, vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray,
                    exact_top: np.ndarray, truth: np.ndarray) -> list[dict[str, Any]]:
     """The same queries through :class:`PostgresGallery` (pgvector), exact and HNSW."""
-    from facerec.gallery import NewSample
     from facerec.gallery.postgres import PostgresGallery
 
     schema = f"bench_{size}"

@@ -83,7 +83,7 @@ def test_hnsw_index_follows_additions_removals_and_merges(tmp_path) -> None:  # 
 
 
 def test_gallery_searcher_auto_switches_to_hnsw_above_the_cut_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    vectors, labels, _ = face_like_embeddings(10, 3, seed=4)
+    vectors, _, _ = face_like_embeddings(10, 3, seed=4)
     searcher = GallerySearcher(method="auto", ann_min_samples=20)
     with SQLiteGallery(tmp_path / "g.sqlite") as gallery:
         gallery._searcher = searcher

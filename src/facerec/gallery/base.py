@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self
 
 from facerec.errors import ConfigurationError
 from facerec.gallery.errors import GalleryError, ModelMismatchError, PersonNotFoundError
@@ -54,6 +55,8 @@ EMBEDDING_DIM = 128
 
 #: A person given by id (``int``), by name (``str``) or as a :class:`Person` record.
 PersonRef = Union[int, str, "Person"]
+
+G = TypeVar("G", bound="Gallery")
 
 #: Embedders that run the same network (dlib's face ResNet) and so share a model id.
 _RESNET_EMBEDDERS = {"dlib": "dlib-resnet-v1", "onnx": "dlib-resnet-v1"}
@@ -425,7 +428,7 @@ class Gallery(abc.ABC):
     def close(self) -> None:
         """Release the connection (idempotent)."""
 
-    def __enter__(self) -> Gallery:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -501,7 +504,7 @@ def model_id_for(analyzer: FaceAnalyzer | None = None) -> str:
         from facerec.models import file_sha256, locate_model
 
         path = analyzer.embedder_options.get("model_path")
-        sha = file_sha256(locate_model("resnet", path))  # type: ignore[arg-type]
+        sha = file_sha256(locate_model("resnet", path))
         return f"{family}:{sha[:12]}/{alignment}"
     explicit = getattr(analyzer.embedder, "model_id", None)
     name = str(explicit) if explicit else analyzer.embedder_name

@@ -73,7 +73,8 @@ def _embeddings_of(image_or_faces: Any, engine: FaceAnalyzer) -> tuple[list[Face
     missing = [i for i, f in enumerate(faces) if f.embedding is None]
     if missing:
         raise ConfigurationError(f"faces {missing} carry no embedding; pass faces from FaceAnalyzer.analyze")
-    vectors = np.stack([f.embedding for f in faces]) if faces else np.zeros((0, 128), dtype=np.float32)
+    vectors = np.stack([f.embedding for f in faces if f.embedding is not None]) if faces \
+        else np.zeros((0, 128), dtype=np.float32)
     return list(faces), vectors.astype(np.float32)
 
 

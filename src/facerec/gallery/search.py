@@ -66,7 +66,7 @@ def hnswlib_available() -> bool:
 
 
 def nearest_people(sample_ids: npt.NDArray[np.int64], person_ids: npt.NDArray[np.int64],
-                   distances: npt.NDArray[np.float32], top_k: int) -> Ranked:
+                   distances: npt.NDArray[np.floating[Any]], top_k: int) -> Ranked:
     """The first ``top_k`` distinct people in rows already sorted by distance, with each one's nearest sample."""
     seen: set[int] = set()
     out: Ranked = []

@@ -17,7 +17,8 @@ __all__ = ["face_like_embeddings", "face_like_queries"]
 
 
 def _unit(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+    out: npt.NDArray[np.float64] = x / np.linalg.norm(x, axis=-1, keepdims=True)
+    return out
 
 
 def _noise_scale(dim: int, cos_same: float) -> float:
