@@ -25,18 +25,25 @@ import numpy as np
 
 
 def _interleaved_ms_per_face(runners: dict[str, Callable[[np.ndarray], object]], batch: np.ndarray,
-                             repeats: int) -> dict[str, float]:
-    """Median ms per face of each runner, timed in alternating rounds so that they share any background load."""
+                             repeats: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU milliseconds per face of each runner.
+
+    The runners are timed in alternating rounds so that they share any background load. CPU time (this process,
+    all threads) is the cost of the work; on a busy machine it is steadier than the wall time.
+    """
     for run in runners.values():
         for _ in range(3):  # warm-up: graph tracing, allocator, thread pools
             run(batch)
-    times: dict[str, list[float]] = {name: [] for name in runners}
+    wall: dict[str, list[float]] = {name: [] for name in runners}
+    cpu: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run(batch)
-            times[name].append(time.perf_counter() - start)
-    return {name: 1000.0 * statistics.median(values) / len(batch) for name, values in times.items()}
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    return {name: (1000.0 * statistics.median(wall[name]) / len(batch),
+                   1000.0 * statistics.median(cpu[name]) / len(batch)) for name in runners}
 
 
 def main() -> None:
@@ -80,20 +87,23 @@ def main() -> None:
             output = run(batch)
             output = output[0] if isinstance(output, list) else output
             results.append({"runtime": name, "batch": batch_size, "threads": args.threads,
-                            "ms_per_face": round(timings[name], 2),
+                            "ms_per_face": round(timings[name][0], 2),
+                            "cpu_ms_per_face": round(timings[name][1], 2),
                             "max_abs_diff_vs_onnx": float(np.abs(np.asarray(output) - reference).max())})
-    summary = {"keras": keras.__version__, "tensorflow": tf.__version__, "onnxruntime": ort.__version__,
+    summary = {"load_average": os.getloadavg(), "keras": keras.__version__, "tensorflow": tf.__version__, "onnxruntime": ort.__version__,
                "params": model.count_params(), "results": results}
     if args.json:
         print(json.dumps(summary, indent=2))
         return
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"Keras {summary['keras']} / TensorFlow {summary['tensorflow']} / ONNX Runtime {summary['onnxruntime']}; "
-          f"{summary['params']:,} parameters; {args.threads} threads")
+          f"{summary['params']:,} parameters; {args.threads} threads; {os.cpu_count()} CPUs, load average {load}")
     print()
-    print("| runtime | batch | ms per face | max abs diff vs ONNX |")
-    print("|---|---:|---:|---:|")
+    print("| runtime | batch | ms per face (wall) | CPU ms per face | max abs diff vs ONNX |")
+    print("|---|---:|---:|---:|---:|")
     for row in results:
-        print(f"| {row['runtime']} | {row['batch']} | {row['ms_per_face']:.2f} | {row['max_abs_diff_vs_onnx']:.1e} |")
+        print(f"| {row['runtime']} | {row['batch']} | {row['ms_per_face']:.2f} | {row['cpu_ms_per_face']:.2f} "
+              f"| {row['max_abs_diff_vs_onnx']:.1e} |")
 
 
 if __name__ == "__main__":
