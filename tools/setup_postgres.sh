@@ -93,9 +93,9 @@ start_cluster() {
     as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR/socket -c max_connections=50" start >/dev/null \
         || { tail -n 20 "$PG_DIR/server.log" >&2; die "the server did not start"; }
-    "$PG_BIN/psql" -q -X -h 127.0.0.1 -p "$port" -U postgres -d template1 \
+    PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -q -X -h 127.0.0.1 -p "$port" -U postgres -d template1 \
         -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
-    "$PG_BIN/psql" -q -X -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+    PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -q -X -h 127.0.0.1 -p "$port" -U postgres -d postgres \
         -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
 }
 
