@@ -90,6 +90,9 @@ class TrainConfig:
         save_h5: also save the model in the legacy ``.h5`` format.
         embedder: facerec embedder for the embedding models (default: the analyzer's).
         n_neighbors, svm_c: options of ``embedding-knn`` and ``embedding-svm``.
+        run_eagerly: train without compiling a graph (Keras' ``run_eagerly``): slower per step, but skips
+            the graph tracing that costs a deep network a minute or more on a busy CPU -- for debugging and tiny
+            data sets.
     """
 
     model: str = "convnet"
@@ -123,6 +126,7 @@ class TrainConfig:
     embedder: str | None = None
     n_neighbors: int = 5
     svm_c: float = 1.0
+    run_eagerly: bool = False
 
     def __post_init__(self) -> None:
         info = model_info(self.model)  # raises UnknownNameError with suggestions
@@ -334,7 +338,8 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
                                                        restore_best_weights=True))
         return found
 
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"],
+                  run_eagerly=config.run_eagerly)
     log(f"{config.run_name}: {model.count_params():,} parameters; training on {len(x_train)} images of "
         f"{num_classes} people for up to {config.epochs} epochs")
     stage1 = callbacks()
@@ -350,7 +355,7 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
         base = find_base(model)
         opened = unfreeze_top_layers(base, config.fine_tune_top)
         model.compile(optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate), loss=loss,
-                      metrics=["accuracy"])
+                      metrics=["accuracy"], run_eagerly=config.run_eagerly)
         fine_tune_start = len(history["loss"])
         log(f"{config.run_name}: fine-tuning the top {config.fine_tune_top} layers of the base ({opened} with "
             f"weights) at learning rate {config.fine_tune_learning_rate:g}")
