@@ -66,24 +66,32 @@ class _Bar:
 
 
 def _invocation(ctx: click.Context) -> str:
-    """The command as typed (``facerec evaluate verify ...``), or rebuilt from the parameters under a runner."""
+    """The command as typed (``facerec evaluate verify ...``); under another launcher (a test runner, a script),
+    the equivalent command rebuilt from the parsed parameters (options left at their defaults omitted)."""
     import shlex
 
     if sys.argv and Path(sys.argv[0]).name in ("facerec", "facerec.exe"):
         return shlex.join(["facerec", *sys.argv[1:]])
-    parts = [ctx.command_path]
-    for name, value in sorted(ctx.params.items()):
-        if value in (None, False, (), []):
+    words = ctx.command_path.split()
+    if not words or words[0] != "facerec":
+        words = ["facerec", *words]
+    arguments: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param, click.Argument):
+            arguments.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
             continue
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            parts.append(flag)
+        if value is None or value == param.default or value in ((), [], False):
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(flag if value else (param.secondary_opts or [flag])[0])
         elif isinstance(value, (list, tuple)):
             for item in value:
-                parts.extend([flag, str(item)])
+                words.extend([flag, str(item)])
         else:
-            parts.extend([flag, str(value)])
-    return shlex.join(parts) + "  # rebuilt from the parsed options"
+            words.extend([flag, str(value)])
+    return shlex.join([*words, *arguments])
 
 
 def _shared_data() -> Path:

@@ -349,19 +349,32 @@ def _embed_one(item: tuple[str, str, tuple[Variant, ...]]) -> tuple[str, list[np
         rgb = load_image(path)
     except FacerecError as error:
         return key, [None] * len(variants), str(error)
-    detections: dict[tuple[str, int, str | None], Any] = {}
+    detections: dict[tuple[str, int], Any] = {}
+
+    def found(detector: str, variant: Variant) -> Any:
+        key = (detector, variant.upsample)
+        if key not in detections:
+            plain = Variant(detector=detector, embedder=variant.embedder, upsample=variant.upsample)
+            detections[key] = _analyzer_for(plain).detect(rgb)
+        return detections[key]
+
+    embedded: dict[tuple[Any, ...], npt.NDArray[np.float32] | None] = {}
     out: list[npt.NDArray[np.float32] | None] = []
     for variant in variants:
         analyzer = _analyzer_for(variant)
-        dkey = variant.detection_key()
-        if dkey not in detections:
-            detections[dkey] = analyzer.detect(rgb)
-        face = pick_face(detections[dkey], rgb.shape, variant.pick)  # type: ignore[arg-type]
+        faces = found(variant.detector, variant)
+        if not faces and variant.fallback_detector is not None:
+            faces = found(variant.fallback_detector, variant)
+        face = pick_face(faces, rgb.shape, variant.pick)  # type: ignore[arg-type]
         if face is None:
             out.append(None)
             continue
-        faces = analyzer.analyze(rgb, [face])
-        out.append(faces[0].embedding if faces and faces[0].embedding is not None else None)
+        # variants that pick the same face with the same embedding settings share one embedding
+        memo_key = (face.box, variant.embedder, variant.landmarks, variant.flip, variant.jitters)
+        if memo_key not in embedded:
+            analyzed = analyzer.analyze(rgb, [face])
+            embedded[memo_key] = analyzed[0].embedding if analyzed else None
+        out.append(embedded[memo_key])
     return key, out, ""
 
 
