@@ -191,3 +191,55 @@ def test_kfold_accuracy_needs_two_integer_folds() -> None:
 def test_roc_needs_both_labels() -> None:
     with pytest.raises(ConfigurationError, match="matched and mismatched"):
         roc_curve([0.1, 0.2], [True, True])
+
+
+# -- missing_as="different": no face is answered "not the same person" ----------------------------------------
+
+
+def test_accuracy_missing_as_different_is_right_for_mismatched_pairs() -> None:
+    d = [0.3, 0.5, 0.7, NAN, NAN]
+    same = [True, False, False, True, False]
+    assert accuracy_at_threshold(d, same, 0.6) == pytest.approx(2 / 5)
+    assert accuracy_at_threshold(d, same, 0.6, missing_as="different") == pytest.approx(3 / 5)
+
+
+def test_best_threshold_missing_as_different_keeps_threshold() -> None:
+    d = [0.1, 0.2, 0.3, 0.4, 0.5, NAN]
+    same = [True, True, False, True, False, False]
+    assert best_threshold(d, same) == (pytest.approx(0.25), pytest.approx(4 / 6))
+    assert best_threshold(d, same, missing_as="different") == (pytest.approx(0.25), pytest.approx(5 / 6))
+
+
+def test_kfold_accuracy_missing_as_different() -> None:
+    d = [0.2, 0.7, 0.3, NAN, 0.25, 0.75]  # fold 1's mismatched pair has no face
+    result = kfold_accuracy(d, [True, False] * 3, [0, 0, 1, 1, 2, 2], missing_as="different")
+    assert [f.accuracy for f in result.folds] == [1.0, 1.0, 1.0]
+    assert result.missing_as == "different"
+
+
+def test_roc_auc_missing_as_different_hand_computed() -> None:
+    d = [0.1, 0.5, 0.5, 0.9, NAN, NAN]
+    same = [True, True, False, False, True, False]
+    # 0.1 beats all three mismatched (3); 0.5 ties 0.5, beats 0.9 and the missing one (2.5);
+    # the missing matched pair ties the missing mismatched one (0.5): 6 / 9
+    roc = roc_curve(d, same, missing_as="different")
+    assert roc_auc(roc) == pytest.approx(6 / 9)
+    assert roc.far[0] == 0.0 and roc.far[-1] == pytest.approx(2 / 3)
+
+
+def test_roc_missing_as_different_matches_sklearn() -> None:
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(11)
+    same = rng.random(300) < 0.5
+    d = np.round(np.where(same, rng.normal(0.45, 0.1, 300), rng.normal(0.75, 0.1, 300)), 2)
+    d[[3, 50, 51, 200, 201]] = np.nan
+    filled = np.where(np.isnan(d), 1e9, d)  # never accepted, whatever the label
+    assert roc_auc(roc_curve(d, same, missing_as="different")) == pytest.approx(
+        metrics.roc_auc_score(same, -filled))
+    assert kfold_accuracy(d, same, np.arange(300) % 10, missing_as="different").mean == pytest.approx(
+        kfold_accuracy(np.where(np.isnan(d), 99.0, d), same, np.arange(300) % 10).mean)
+
+
+def test_missing_as_refuses_unknown_rule() -> None:
+    with pytest.raises(ConfigurationError, match="missing_as"):
+        accuracy_at_threshold([0.1], [True], 0.6, missing_as="ignore")  # type: ignore[arg-type]

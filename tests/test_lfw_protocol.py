@@ -108,6 +108,10 @@ def test_evaluate_pairs_separable_embeddings(small_pairs_file: Path) -> None:
     assert report.n_photos_missing == 1 and report.n_pairs_missing == 2
     assert [f.accuracy for f in report.kfold.folds] == [1.0, 0.5]
     assert report.fixed_accuracy == pytest.approx(6 / 8)
+    # answered "not the same person", the mismatched pair without a face is right
+    report = evaluate_pairs(pairs, embeddings, missing_as="different")
+    assert [f.accuracy for f in report.kfold.folds] == [1.0, 0.75]
+    assert report.to_dict()["missing_as"] == "different"
 
 
 @pytest.mark.shared_data

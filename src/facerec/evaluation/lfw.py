@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import FacerecError
-from facerec.evaluation.metrics import VerificationReport, verification_report
+from facerec.evaluation.metrics import MissingAs, VerificationReport, verification_report
 
 __all__ = ["LfwPair", "LfwPairs", "PairsFormatError", "evaluate_pairs", "image_path", "pair_distances",
            "photo_key", "read_pairs"]
@@ -228,7 +228,8 @@ def pair_distances(pairs: LfwPairs, embeddings: Mapping[str, Any]) -> npt.NDArra
 
 def evaluate_pairs(pairs: LfwPairs, embeddings: Mapping[str, Any], *,
                    fixed_threshold: float = DEFAULT_DISTANCE_THRESHOLD,
-                   far_targets: tuple[float, ...] = (1e-3, 1e-2)) -> VerificationReport:
+                   far_targets: tuple[float, ...] = (1e-3, 1e-2),
+                   missing_as: MissingAs = "error") -> VerificationReport:
     """Score embeddings on the protocol: k-fold accuracy, accuracy at a fixed threshold, ROC AUC, EER, TAR@FAR.
 
     Args:
@@ -237,11 +238,13 @@ def evaluate_pairs(pairs: LfwPairs, embeddings: Mapping[str, Any], *,
         fixed_threshold: the distance threshold of the fixed-threshold accuracy; lower is stricter (0.6 is
             dlib's usual value).
         far_targets: false-accept rates at which to report the true-accept rate.
+        missing_as: a pair whose photo has no face is ``"error"`` (wrong at every threshold; the default) or
+            ``"different"`` (decided "not the same person": right for mismatched pairs).
 
     Returns:
-        A :class:`~facerec.evaluation.metrics.VerificationReport`; missing photos count as errors.
+        A :class:`~facerec.evaluation.metrics.VerificationReport`.
     """
     distances = pair_distances(pairs, embeddings)
     missing_photos = sum(1 for key in pairs.photos() if embeddings.get(key) is None)
     return verification_report(distances, pairs.same, pairs.folds, fixed_threshold=fixed_threshold,
-                               far_targets=far_targets, n_photos_missing=missing_photos)
+                               far_targets=far_targets, n_photos_missing=missing_photos, missing_as=missing_as)

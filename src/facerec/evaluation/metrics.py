@@ -5,9 +5,14 @@ Conventions, stated once for this module:
 * A pair's **distance** is the Euclidean distance between its two embeddings; *lower* means *more alike*, and a pair
   is called "same" when ``distance <= threshold``.
 * ``same`` labels are booleans: ``True`` for a matched pair (one person), ``False`` for a mismatched pair.
-* A **missing** distance (``NaN``) is a pair where a photo gave no face. It is a wrong decision at every threshold
-  (it counts in the denominator of every accuracy), and for ROC, AUC, EER and TAR it gets the worst score for its
-  label: a missing matched pair is never accepted, a missing mismatched pair is always accepted.
+* A **missing** distance (``NaN``) is a pair where a photo gave no face. Every function takes ``missing_as``:
+
+  - ``"error"`` (the default, the strict rule): a wrong decision at every threshold (it counts in the denominator
+    of every accuracy), and for ROC, AUC, EER and TAR it gets the worst score for its label: a missing matched pair
+    is never accepted, a missing mismatched pair is always accepted;
+  - ``"different"``: the pipeline answers "not the same person" when it finds no face, so a missing pair is never
+    accepted: wrong for a matched pair, right for a mismatched one. This is how a caller that treats "no face" as
+    "no match" scores, and what face_recognition's published LFW figures correspond to.
 * ROC points are ``(far, tar)``: the false-accept rate (mismatched pairs called "same") and the true-accept rate
   (matched pairs called "same"), both as fractions in ``[0, 1]``.
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +33,7 @@ __all__ = [
     "STD_DDOF",
     "FoldResult",
     "KFoldResult",
+    "MissingAs",
     "RocCurve",
     "VerificationReport",
     "accuracy_at_threshold",
@@ -47,6 +53,13 @@ STD_DDOF = 1
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+MissingAs = Literal["error", "different"]
+MISSING_AS: tuple[str, ...] = ("error", "different")
+
+
+def _check_missing_as(missing_as: str) -> None:
+    if missing_as not in MISSING_AS:
+        raise ConfigurationError(f"missing_as must be 'error' or 'different', got {missing_as!r}")
 
 
 def _validate(distances: Any, same: Any) -> tuple[FloatArray, BoolArray]:
@@ -65,13 +78,14 @@ def _validate(distances: Any, same: Any) -> tuple[FloatArray, BoolArray]:
     return d, s
 
 
-def accuracy_at_threshold(distances: Any, same: Any, threshold: float) -> float:
+def accuracy_at_threshold(distances: Any, same: Any, threshold: float, *, missing_as: MissingAs = "error") -> float:
     """The fraction of pairs decided correctly when ``distance <= threshold`` means "same".
 
     Args:
         distances: one distance per pair (``NaN``: a photo had no face; always a wrong decision).
         same: one boolean per pair, ``True`` for a matched pair.
         threshold: the largest distance called "same"; lower is stricter (0.6 is typical for dlib's embeddings).
+        missing_as: ``"error"`` (a missing pair is always wrong) or ``"different"`` (it is decided "not same").
 
     Returns:
         Accuracy in ``[0, 1]``.
@@ -80,15 +94,18 @@ def accuracy_at_threshold(distances: Any, same: Any, threshold: float) -> float:
         >>> accuracy_at_threshold([0.3, 0.5, 0.7, float("nan")], [True, False, False, True], 0.6)
         0.5
     """
+    _check_missing_as(missing_as)
     d, s = _validate(distances, same)
     valid = ~np.isnan(d)
     accepted = np.zeros_like(s)
     accepted[valid] = d[valid] <= threshold
     correct = valid & (accepted == s)
+    if missing_as == "different":
+        correct |= ~valid & ~s
     return float(correct.sum() / d.size)
 
 
-def best_threshold(distances: Any, same: Any) -> tuple[float, float]:
+def best_threshold(distances: Any, same: Any, *, missing_as: MissingAs = "error") -> tuple[float, float]:
     """The threshold that maximises accuracy on these pairs, and that accuracy.
 
     The candidates are the midpoints between consecutive distinct distances, plus one value below the smallest
@@ -97,8 +114,10 @@ def best_threshold(distances: Any, same: Any) -> tuple[float, float]:
     so the choice is not pushed to either edge of a flat optimum.
 
     Args:
-        distances: one distance per pair (``NaN`` pairs count as errors at every threshold).
+        distances: one distance per pair (``NaN``: a photo had no face).
         same: one boolean per pair, ``True`` for a matched pair.
+        missing_as: ``"error"`` (a missing pair is always wrong) or ``"different"`` (it is decided "not same").
+            Missing pairs never move the threshold, only the accuracy.
 
     Returns:
         ``(threshold, accuracy)``.
@@ -107,11 +126,14 @@ def best_threshold(distances: Any, same: Any) -> tuple[float, float]:
         >>> best_threshold([0.2, 0.4, 0.6, 0.8], [True, True, False, False])
         (0.5, 1.0)
     """
+    _check_missing_as(missing_as)
     d, s = _validate(distances, same)
     valid = ~np.isnan(d)
     dv, sv = d[valid], s[valid]
+    # missing mismatched pairs decided "different" are right at every threshold
+    always_right = int((~valid & ~s).sum()) if missing_as == "different" else 0
     if dv.size == 0:
-        return 0.0, 0.0
+        return 0.0, always_right / d.size
     order = np.argsort(dv, kind="stable")
     dv, sv = dv[order], sv[order]
     values, first = np.unique(dv, return_index=True)
@@ -123,7 +145,7 @@ def best_threshold(distances: Any, same: Any) -> tuple[float, float]:
     accepted_count = np.concatenate(([0], ends))
     pos_accepted = cum_pos[accepted_count]
     neg_accepted = accepted_count - pos_accepted
-    correct = pos_accepted + (n_neg_total - neg_accepted)
+    correct = pos_accepted + (n_neg_total - neg_accepted) + always_right
     thresholds = np.empty(values.size + 1, dtype=np.float64)
     thresholds[0] = values[0] - 1.0
     thresholds[1:-1] = (values[:-1] + values[1:]) / 2.0
@@ -143,7 +165,7 @@ class FoldResult:
         train_accuracy: the accuracy of that threshold on the other folds.
         accuracy: the accuracy of that threshold on this fold.
         n_pairs: pairs in this fold.
-        n_missing: pairs of this fold with no distance (a photo without a face), counted as errors.
+        n_missing: pairs of this fold with no distance (a photo without a face).
     """
 
     fold: int
@@ -164,6 +186,7 @@ class KFoldResult:
         std: standard deviation of the fold accuracies with ``ddof`` (1: the sample standard deviation).
         standard_error: ``std / sqrt(n_folds)``.
         ddof: the degrees of freedom used in ``std``.
+        missing_as: how pairs without a distance were scored (``"error"`` or ``"different"``).
     """
 
     folds: tuple[FoldResult, ...]
@@ -171,6 +194,7 @@ class KFoldResult:
     std: float
     standard_error: float
     ddof: int = STD_DDOF
+    missing_as: str = "error"
 
     @property
     def thresholds(self) -> list[float]:
@@ -184,11 +208,13 @@ class KFoldResult:
             "std": self.std,
             "standard_error": self.standard_error,
             "ddof": self.ddof,
+            "missing_as": self.missing_as,
             "folds": [vars(f) for f in self.folds],
         }
 
 
-def kfold_accuracy(distances: Any, same: Any, folds: Any, *, ddof: int = STD_DDOF) -> KFoldResult:
+def kfold_accuracy(distances: Any, same: Any, folds: Any, *, ddof: int = STD_DDOF,
+                   missing_as: MissingAs = "error") -> KFoldResult:
     """Accuracy of each fold at the threshold chosen (by :func:`best_threshold`) on all the other folds.
 
     Args:
@@ -197,6 +223,8 @@ def kfold_accuracy(distances: Any, same: Any, folds: Any, *, ddof: int = STD_DDO
         folds: one fold index per pair (LFW's ``pairs.txt`` gives 10 folds of 600 pairs).
         ddof: degrees of freedom subtracted in the standard deviation of fold accuracies (1, the default, is
             the sample standard deviation; 0 the population one).
+        missing_as: ``"error"`` (a missing pair is always wrong, the default) or ``"different"`` (it is decided
+            "not same": right for mismatched pairs).
 
     Returns:
         The per-fold results with their mean, standard deviation and standard error (``std / sqrt(n_folds)``).
@@ -216,19 +244,19 @@ def kfold_accuracy(distances: Any, same: Any, folds: Any, *, ddof: int = STD_DDO
     results = []
     for fold in fold_ids:
         test = f == fold
-        threshold, train_acc = best_threshold(d[~test], s[~test])
+        threshold, train_acc = best_threshold(d[~test], s[~test], missing_as=missing_as)
         results.append(FoldResult(
             fold=int(fold),
             threshold=threshold,
             train_accuracy=train_acc,
-            accuracy=accuracy_at_threshold(d[test], s[test], threshold),
+            accuracy=accuracy_at_threshold(d[test], s[test], threshold, missing_as=missing_as),
             n_pairs=int(test.sum()),
             n_missing=int(np.isnan(d[test]).sum()),
         ))
     accs = np.array([r.accuracy for r in results])
     std = float(accs.std(ddof=ddof)) if accs.size > ddof else float("nan")
     return KFoldResult(folds=tuple(results), mean=float(accs.mean()), std=std,
-                       standard_error=std / math.sqrt(accs.size), ddof=ddof)
+                       standard_error=std / math.sqrt(accs.size), ddof=ddof, missing_as=missing_as)
 
 
 @dataclass(frozen=True)
@@ -253,28 +281,30 @@ class RocCurve:
     n_different: int
 
 
-def roc_curve(distances: Any, same: Any) -> RocCurve:
+def roc_curve(distances: Any, same: Any, *, missing_as: MissingAs = "error") -> RocCurve:
     """The ROC curve of "same when ``distance <= threshold``" over every threshold.
 
     Pairs with equal distances are accepted together, so ties make one diagonal step (and count half in the
-    AUC, as in the Mann-Whitney statistic). Missing distances (``NaN``) take the worst score for their label:
-    a missing matched pair is never accepted (its TAR never reaches 1), a missing mismatched pair is always
-    accepted (its FAR never reaches 0).
+    AUC, as in the Mann-Whitney statistic). A missing matched pair (``NaN``) is never accepted, so TAR never
+    reaches 1; a missing mismatched pair is always accepted with ``missing_as="error"`` (the worst score for
+    its label: FAR never reaches 0) and never with ``missing_as="different"`` (FAR never reaches 1).
 
     Args:
         distances: one distance per pair.
         same: one boolean per pair, ``True`` for a matched pair; both kinds must be present.
+        missing_as: ``"error"`` or ``"different"`` (see above).
 
     Returns:
         A :class:`RocCurve`.
     """
+    _check_missing_as(missing_as)
     d, s = _validate(distances, same)
     n_same, n_diff = int(s.sum()), int((~s).sum())
     if n_same == 0 or n_diff == 0:
         raise ConfigurationError(f"ROC needs matched and mismatched pairs; got {n_same} and {n_diff}")
     missing = np.isnan(d)
     # worst score for the label: missing mismatched pairs are accepted before anything, missing matched never
-    always_fa = int((missing & ~s).sum())
+    always_fa = int((missing & ~s).sum()) if missing_as == "error" else 0
     valid = ~missing
     dv, sv = d[valid], s[valid]
     order = np.argsort(dv, kind="stable")
@@ -303,8 +333,9 @@ def roc_auc(roc_or_distances: RocCurve | Sequence[float] | npt.NDArray[Any], sam
     """Area under the ROC curve: the chance that a random matched pair is closer than a random mismatched pair.
 
     Computed with the trapezoidal rule over the curve closed by (0, 0) and (1, 1), which equals the Mann-Whitney
-    statistic: ties count one half; a missing matched pair loses to every mismatched pair and a missing
-    mismatched pair beats every matched pair.
+    statistic: ties count one half; a missing matched pair loses to every mismatched pair with a distance; a
+    missing mismatched pair beats every matched pair (``missing_as="error"``) or loses to every matched pair
+    with a distance (``"different"``; a missing matched and a missing mismatched pair then tie).
 
     Args:
         roc_or_distances: a :class:`RocCurve`, or distances (with ``same``).
@@ -394,7 +425,7 @@ class VerificationReport:
         eer: equal error rate over all pairs pooled.
         tar_at_far: ``{far: (tar, threshold)}`` over all pairs pooled.
         n_pairs: pairs scored.
-        n_pairs_missing: pairs without a distance (counted as errors).
+        n_pairs_missing: pairs without a distance (scored as ``kfold.missing_as`` says).
         n_photos_missing: photos without a face (``-1`` when not known).
     """
 
@@ -418,14 +449,15 @@ class VerificationReport:
             "eer": self.eer,
             "tar_at_far": {str(k): {"tar": v[0], "threshold": v[1]} for k, v in self.tar_at_far.items()},
             "n_pairs": self.n_pairs,
+            "missing_as": self.kfold.missing_as,
             "n_pairs_missing": self.n_pairs_missing,
             "n_photos_missing": self.n_photos_missing,
         }
 
 
 def verification_report(distances: Any, same: Any, folds: Any, *, fixed_threshold: float = 0.6,
-                        far_targets: Sequence[float] = (1e-3, 1e-2),
-                        n_photos_missing: int = -1) -> VerificationReport:
+                        far_targets: Sequence[float] = (1e-3, 1e-2), n_photos_missing: int = -1,
+                        missing_as: MissingAs = "error") -> VerificationReport:
     """All the verification metrics of these pair distances (see :class:`VerificationReport`).
 
     Args:
@@ -435,13 +467,15 @@ def verification_report(distances: Any, same: Any, folds: Any, *, fixed_threshol
         fixed_threshold: threshold for ``fixed_accuracy``; lower is stricter (0.6 is typical for dlib).
         far_targets: false-accept rates at which to report the true-accept rate.
         n_photos_missing: photos without a face, recorded as given.
+        missing_as: ``"error"`` (a pair without a distance is wrong at every threshold, the default) or
+            ``"different"`` (it is decided "not the same person").
     """
     d, s = _validate(distances, same)
-    roc = roc_curve(d, s)
+    roc = roc_curve(d, s, missing_as=missing_as)
     return VerificationReport(
-        kfold=kfold_accuracy(d, s, folds),
+        kfold=kfold_accuracy(d, s, folds, missing_as=missing_as),
         fixed_threshold=float(fixed_threshold),
-        fixed_accuracy=accuracy_at_threshold(d, s, fixed_threshold),
+        fixed_accuracy=accuracy_at_threshold(d, s, fixed_threshold, missing_as=missing_as),
         auc=roc_auc(roc),
         eer=equal_error_rate(roc),
         tar_at_far={float(far): tar_at_far(roc, far) for far in far_targets},
