@@ -10,8 +10,8 @@ Run (about 30-40 minutes on 2 shared cores; chips are cached under ``.cache/trai
     .venv/bin/python benchmarks/training_comparison.py                  # all runs
     .venv/bin/python benchmarks/training_comparison.py --only convnet,embedding-svm
 
-Writes the run folders and ``comparison.md`` / ``comparison.json`` under ``--output`` (default
-``build/training_comparison``) and copies each learning curve (plots only, never faces) to
+Writes the run folders and ``comparison.md`` / ``comparison.json`` (every finished run in the folder, also those
+of an earlier ``--only`` invocation) under ``--output`` (default ``build/training_comparison``) and copies each learning curve (plots only, never faces) to
 ``docs/figures/training/<run>.png``.
 """
 
@@ -61,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import facerec
-    from facerec.training import TrainConfig, configure_threads, load_face_dataset, sweep
+    from facerec.training import (
+        TrainConfig,
+        configure_threads,
+        load_face_dataset,
+        load_results,
+        sweep,
+        write_comparison,
+    )
 
     configure_threads(args.threads)
     embedder = "onnx" if "onnx" in facerec.list_embedders() else "dlib"
@@ -81,8 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{len(dataset)} usable photos of {dataset.num_classes} people, {len(dataset.skipped)} skipped, "
         f"read in {time.perf_counter() - started:.0f} s")
     command = "python benchmarks/training_comparison.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    results = sweep(args.data, args.output, configs, cache_dir=cache, workers=args.workers, command=command,
+    sweep(args.data, args.output, configs, cache_dir=cache, workers=args.workers, command=command,
                     verbose=0, log=log)
+    # the table covers every finished run of RUNS in --output (runs of an earlier --only invocation too)
+    finished = [args.output / str(run["name"]) for run in RUNS if (args.output / str(run["name"]) / "metrics.json")
+                .is_file()]
+    results = load_results(finished)
+    write_comparison(results, args.output)
     args.figures.mkdir(parents=True, exist_ok=True)
     for result in results:
         curve = result.run_dir / "learning_curve.png"

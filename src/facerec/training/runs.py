@@ -51,7 +51,8 @@ from facerec.training.data import (
 )
 from facerec.training.models import create_model, find_base, model_info, unfreeze_top_layers
 
-__all__ = ["RunResult", "TrainConfig", "configure_threads", "load_sweep", "sweep", "train", "write_comparison"]
+__all__ = ["RunResult", "TrainConfig", "configure_threads", "load_results", "load_sweep", "sweep", "train",
+           "write_comparison"]
 
 Log = Callable[[str], None]
 
@@ -93,6 +94,9 @@ class TrainConfig:
         run_eagerly: train without compiling a graph (Keras' ``run_eagerly``): slower per step, but skips
             the graph tracing that costs a deep network a minute or more on a busy CPU -- for debugging and tiny
             data sets.
+        cache_features: with a frozen base and no augmentation, stage 1 computes the base's features once and
+            trains the head on them (the same model: the base is frozen and in inference mode either way; the
+            epochs cost almost nothing). ``False`` runs every image through the base every epoch.
     """
 
     model: str = "convnet"
@@ -127,6 +131,7 @@ class TrainConfig:
     n_neighbors: int = 5
     svm_c: float = 1.0
     run_eagerly: bool = False
+    cache_features: bool = True
 
     def __post_init__(self) -> None:
         info = model_info(self.model)  # raises UnknownNameError with suggestions
@@ -343,8 +348,21 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
     log(f"{config.run_name}: {model.count_params():,} parameters; training on {len(x_train)} images of "
         f"{num_classes} people for up to {config.epochs} epochs")
     stage1 = callbacks()
-    fitted = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
-                       validation_data=validation, callbacks=stage1, verbose=verbose, shuffle=True)
+    feature_seconds = None
+    trainer, stage1_x, stage1_validation = model, x_train, validation
+    if config.cache_features and info.has_base and not config.augment and not find_base(model).trainable:
+        started = time.perf_counter()
+        extract, trainer = _split_at_base(model)
+        stage1_x = extract(x_train, config.batch_size)
+        if validation is not None:
+            stage1_validation = (extract(validation[0], config.batch_size), validation[1])
+        feature_seconds = time.perf_counter() - started
+        log(f"{config.run_name}: base features of {len(x_train)} training images computed once in "
+            f"{feature_seconds:.0f} s; training the head on them")
+        trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"],
+                        run_eagerly=config.run_eagerly)
+    fitted = trainer.fit(stage1_x, y_train, batch_size=config.batch_size, epochs=config.epochs,
+                         validation_data=stage1_validation, callbacks=stage1, verbose=verbose, shuffle=True)
     history: dict[str, list[float]] = {k: [float(v) for v in vs] for k, vs in fitted.history.items()}
     seconds = list(stage1[0].seconds)
     best_epoch = _best_epoch(history, config, 0)
@@ -371,8 +389,37 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
         summary += "\n# after un-freezing the top layers of the base\n" + _summary_text(model)
     (run_dir / "summary.txt").write_text(summary, encoding="utf-8")
     record = {"history": history, "epoch_seconds": seconds, "fine_tune_start": fine_tune_start,
-              "best_epoch": best_epoch, "layers_unfrozen": opened, "binary": binary}
+              "best_epoch": best_epoch, "layers_unfrozen": opened, "binary": binary,
+              "feature_seconds": feature_seconds}
     return model, record
+
+
+def _split_at_base(model: Any) -> tuple[Callable[[Any, int], Any], Any]:
+    """A transfer model as (features of images through the frozen base, a head model sharing the top layers).
+
+    The head's layers are the model's own, so training the head trains the model.
+    """
+    import keras
+
+    base = find_base(model)
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    position = layers.index(base)
+    before, after = layers[: position + 1], layers[position + 1:]
+
+    def extract(images: Any, batch_size: int) -> Any:
+        chunks = []
+        for start in range(0, len(images), batch_size):
+            x = images[start:start + batch_size]
+            for layer in before:
+                x = layer(x, training=False)
+            chunks.append(keras.ops.convert_to_numpy(x))
+        return np.concatenate(chunks)
+
+    features = keras.Input(shape=tuple(base.output.shape[1:]), name="base_features")
+    x = features
+    for layer in after:
+        x = layer(x)
+    return extract, keras.Model(features, x, name=f"{model.name}_head")
 
 
 def _predict_parts(model: Any, parts: Mapping[str, FaceDataset], num_classes: int,
@@ -558,7 +605,8 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], con
         "skipped_photos": len(dataset.skipped), "epochs_run": len(record.get("history", {}).get("loss", [])) or None,
         "best_epoch": record.get("best_epoch"), "fine_tune_start": record.get("fine_tune_start"),
         "seconds_per_epoch": float(np.mean(epoch_seconds)) if epoch_seconds and info.kind == "keras" else None,
-        "train_seconds": float(train_seconds), "parameters": parameters, "trainable_parameters": trainable,
+        "train_seconds": float(train_seconds), "feature_seconds": record.get("feature_seconds"),
+        "parameters": parameters, "trainable_parameters": trainable,
         "model_bytes": (out / files["model"]).stat().st_size,
     })
     plot_confusion_matrix(np.asarray(metrics["confusion_matrix"]), dataset.class_names,
@@ -686,6 +734,25 @@ def _clear_keras_session() -> None:
         import keras
 
         keras.backend.clear_session()
+
+
+def load_results(run_dirs: Sequence[str | os.PathLike[str]]) -> list[RunResult]:
+    """The results of finished run folders (``run.json``, ``metrics.json``, ``history.json``), e.g. to compare runs
+    made by separate commands with :func:`write_comparison`.
+
+    Raises:
+        ConfigurationError: a folder is not a finished run.
+    """
+    results = []
+    for folder in map(Path, run_dirs):
+        try:
+            record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+            history = json.loads((folder / "history.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConfigurationError(f"{folder} is not a finished training run: {error}") from None
+        results.append(RunResult(folder, TrainConfig.from_dict(record["config"]), metrics, history))
+    return results
 
 
 def _cell(value: Any, digits: int = 3) -> str:
