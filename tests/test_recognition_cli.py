@@ -38,7 +38,7 @@ def clustered(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[d
 def test_cluster_groups_obama_apart_from_biden(clustered: tuple[dict, Path]) -> None:
     report, _ = clustered
     assert (report["method"], report["threshold"], report["photos"], report["faces"]) == \
-        ("chinese_whispers", 0.5, 4, 4)
+        ("agglomerative", 0.55, 4, 4)
     groups = [sorted(Path(f["file"]).name for f in c["faces"]) for c in report["clusters"]]
     assert groups == [["obama.jpg", "obama2.jpg", "obama3.jpg"], ["biden.jpg"]]
     assert [c["cluster"] for c in report["clusters"]] == [0, 1] and report["noise"] == []

@@ -19,6 +19,13 @@ automatically: ``"unknown"`` for string labels, and for numeric ones ``-1`` -- o
 when ``-1`` is itself a label (scikit-learn's binary ``{-1, 1}`` convention), so numeric labels are then never
 taken for impostors.
 
+Choosing the threshold: a face is compared with a whole gallery, so a stranger gets many chances to come close to
+someone. On LFW with 118 enrolled people (``docs/BENCHMARKS.md``), dlib's pair threshold 0.6 named 91% of the
+photos of never-seen people as somebody; 0.548 (a pair false-accept rate of 1e-3) still 48%; 0.477 (pair FAR
+1e-4) 10%, while rejecting 1-2% of the enrolled people's photos. Calibrate with
+:func:`facerec.recognition.calibrate` at a pair FAR of about the open-set rate you want divided by the number of
+people enrolled.
+
 The classifiers are also registered by name (:data:`IDENTIFIERS`: ``centroid``, ``knn``, ``svm``).
 """
 
@@ -34,7 +41,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import pairwise_distances
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import NearestNeighbors
-from sklearn.svm import SVC
+from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -135,7 +142,8 @@ class NearestCentroidIdentifier(_IdentifierMixin):
         The largest Euclidean distance to a centroid still called a match. **Lower is stricter** (fewer false
         accepts, more faces called unknown). A centroid averages away some noise, so faces sit a little closer to
         their own centroid than to single photos: 0.5-0.6 is typical for dlib embeddings (0.6 is dlib's pair
-        threshold). ``None`` never rejects (closed-set identification).
+        threshold). For open-set use in a large gallery it must be lower (see the module docs: 0.48 let 10%
+        of never-seen people through among 118 enrolled). ``None`` never rejects (closed-set identification).
     unknown_label : str, int or None, default="unknown"
         The answer for a face that matches nobody. It must be of the same kind as ``y``'s labels (use ``-1``
         for integer labels); ``None`` picks ``"unknown"`` or ``-1`` to suit ``y``. Samples of ``y`` labelled
@@ -264,8 +272,8 @@ class KNNIdentifier(_IdentifierMixin):
         1-3 works best; the vote helps when people have many photos.
     distance_threshold : float or None, default=0.6
         The largest distance from the query to its nearest enrolled face still accepted. **Lower is stricter**
-        (fewer false accepts, more faces called unknown); 0.6 is dlib's typical pair threshold, 0.5 is safer
-        for large galleries. ``None`` never rejects.
+        (fewer false accepts, more faces called unknown); 0.6 is dlib's typical pair threshold, good for a
+        handful of people; large galleries need about 0.45-0.5 (see the module docs). ``None`` never rejects.
     weights : {"distance", "uniform"}, default="distance"
         ``"distance"`` weighs each vote by the inverse of its distance (a face identical to an enrolled one
         decides alone); ``"uniform"`` counts votes equally.
@@ -437,22 +445,26 @@ class KNNIdentifier(_IdentifierMixin):
 class SVMIdentifier(_IdentifierMixin):
     """Name a face with a linear SVM; unknown when the top calibrated probability is too low.
 
-    The classic embedding pipeline (OpenFace's ``classifier.py``): a linear-kernel SVM over the embeddings with
-    Platt-scaled probabilities. Platt scaling (a sigmoid per person, fitted on out-of-fold SVM scores from up
-    to 5 stratified folds, then normalised over the people) is done by
-    :class:`~sklearn.calibration.CalibratedClassifierCV` with ``ensemble=False`` -- what scikit-learn 1.9
-    recommends in place of the deprecated ``SVC(probability=True)``. The prediction is the most probable person,
-    and the face is called ``unknown_label`` when that probability is below ``probability_threshold``.
+    The classic embedding pipeline (OpenFace's ``classifier.py``): a linear SVM over the embeddings with
+    Platt-scaled probabilities. The SVM is one-vs-rest (:class:`~sklearn.svm.LinearSVC`, one linear boundary per
+    person); Platt scaling (a sigmoid per person, fitted on out-of-fold SVM scores from up to 5 stratified
+    folds, then normalised over the people) is done by :class:`~sklearn.calibration.CalibratedClassifierCV`
+    with ``ensemble=False`` -- what scikit-learn 1.9 recommends in place of the deprecated
+    ``SVC(probability=True)``. (One-vs-one ``SVC(kernel="linear")`` scores, calibrated per person the same way,
+    named only 67% of LFW test faces right against 99.6% one-vs-rest: its per-person scores are vote counts.)
+    The prediction is the most probable person, and the face is called ``unknown_label`` when that probability
+    is below ``probability_threshold``.
 
     Parameters
     ----------
     C : float, default=1.0
         Inverse strength of the SVM's regularization (higher fits the training faces more tightly). Embeddings
         are already separable by person, so 1-10 is typical.
-    probability_threshold : float or None, default=0.3
+    probability_threshold : float or None, default=0.5
         The lowest top-class probability still accepted. **Higher is stricter** (fewer false accepts, more faces
-        called unknown). Probabilities spread over more people in a bigger gallery, so useful values fall as
-        the gallery grows; calibrate it on your data (see ``benchmarks/identification.py``). ``None`` or 0
+        called unknown). On LFW with 118 enrolled people, 0.5 named 23% of the photos of never-seen people as
+        someone while rejecting 0.5% of known faces; 0.7 gave 7% and 1.3%. Probabilities spread over more people
+        in a bigger gallery, so calibrate it on your data (``benchmarks/identification.py``). ``None`` or 0
         never rejects.
     unknown_label : str, int or None, default="unknown"
         The answer for a face that matches nobody; of the same kind as ``y``'s labels (``-1`` for integers;
@@ -474,9 +486,9 @@ class SVMIdentifier(_IdentifierMixin):
     Notes
     -----
     The probability says which side of the SVM's boundaries a face falls on, not how near it is to anyone, so
-    the threshold rejects faces *between* enrolled people well but can accept a stranger far from all of them
-    with confidence; for open-set use prefer the distance-based :class:`KNNIdentifier` or
-    :class:`NearestCentroidIdentifier` (see the open-set numbers in ``docs/BENCHMARKS.md``).
+    in principle a stranger far from all enrolled people can be accepted with confidence. On LFW it nonetheless
+    rejected never-seen people about as well as a distance threshold (see ``docs/BENCHMARKS.md``, "Identification
+    on LFW"), at the cost of a slow fit (about a minute for 158 people) and at least two photos per person.
 
     Needs at least two enrolled people with at least two photos each (the calibration folds need them); with
     one photo per person use :class:`KNNIdentifier`.
@@ -484,12 +496,12 @@ class SVMIdentifier(_IdentifierMixin):
     See Also
     --------
     KNNIdentifier : no training, rejection by distance.
-    sklearn.svm.SVC : the SVM used.
+    sklearn.svm.LinearSVC : the SVM used.
     """
 
     svm_: CalibratedClassifierCV
 
-    def __init__(self, C: float = 1.0, probability_threshold: float | None = 0.3, unknown_label: Any = "unknown",
+    def __init__(self, C: float = 1.0, probability_threshold: float | None = 0.5, unknown_label: Any = "unknown",
                  random_state: Any = None) -> None:
         self.C = C
         self.probability_threshold = probability_threshold
@@ -529,7 +541,7 @@ class SVMIdentifier(_IdentifierMixin):
                 f"SVMIdentifier needs at least 2 samples of every person for its probability calibration; "
                 f"{self.classes_[np.argmin(counts)]!r} has 1. Use KNNIdentifier for people with a single photo")
         folds = StratifiedKFold(n_splits=min(5, int(counts.min())), shuffle=True, random_state=self.random_state)
-        self.svm_ = CalibratedClassifierCV(SVC(kernel="linear", C=self.C), method="sigmoid", cv=folds,
+        self.svm_ = CalibratedClassifierCV(LinearSVC(C=self.C, max_iter=10_000, random_state=self.random_state), method="sigmoid", cv=folds,
                                            ensemble=False)
         self.svm_.fit(X, codes)
         return self
