@@ -17,8 +17,10 @@ from facerec.cli._common import Fail
 from facerec.cli.detect import detect
 from facerec.cli.doctor import doctor
 from facerec.cli.embed import embed
+from facerec.cli.gallery_cmds import COMMANDS as GALLERY_COMMANDS
 from facerec.cli.identify import identify
 from facerec.cli.landmarks import landmarks
+from facerec.cli.recognition_cmds import COMMANDS as RECOGNITION_COMMANDS
 from facerec.cli.verify import verify
 from facerec.errors import FacerecError
 
@@ -63,6 +65,8 @@ cli.add_command(embed)
 cli.add_command(verify)
 cli.add_command(identify)
 cli.add_command(doctor)
+for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS):
+    cli.add_command(_command)
 
 
 def main() -> None:
