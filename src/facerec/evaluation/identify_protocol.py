@@ -463,7 +463,8 @@ def embedding_map(vectors: npt.NDArray[np.float32], *, seed: int = 0) -> FloatAr
     if n < 3:
         return np.zeros((n, 2))
     perplexity = float(min(30.0, max(2.0, (n - 1) / 3.0)))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    method = "exact" if n <= 200 else "barnes_hut"  # exact is faster (and exact) on a few points
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, method=method)
     return np.asarray(tsne.fit_transform(np.asarray(vectors, dtype=np.float64)), dtype=np.float64)
 
 
