@@ -104,29 +104,35 @@ def _resize_dlib(src: np.ndarray, n_out_rows: int, n_out_cols: int, *, to_uint8:
         # dlib's order ((tl*wtl + tr*wtr) + bl*wbl) + br*wbr, each step rounded to float32 like the SSE code
         cols_left = np.take(src, left, axis=2)
         cols_right = np.take(src, right, axis=2)
-        acc = np.take(cols_left, top, axis=1)
-        acc *= inv_tb_f * inv_lr_f
-        part = np.take(cols_right, top, axis=1)
-        part *= inv_tb_f * lr_f
-        acc += part
-        np.take(cols_left, bottom, axis=1, out=part)
-        part *= tb_f * inv_lr_f
-        acc += part
-        np.take(cols_right, bottom, axis=1, out=part)
-        part *= tb_f * lr_f
-        acc += part
-        if to_uint8:
-            np.trunc(acc, out=acc)
-        out[:, :, :tail] = acc
+        block = max(1, (1 << 15) // (channels * tail))  # output rows per block: keep the work in cache
+        for r0 in range(0, n_out_rows, block):
+            rows = slice(r0, r0 + block)
+            wt, wb = inv_tb_f[rows], tb_f[rows]
+            acc = np.take(cols_left, top[rows], axis=1)
+            acc *= wt * inv_lr_f
+            part = np.take(cols_right, top[rows], axis=1)
+            part *= wt * lr_f
+            acc += part
+            np.take(cols_left, bottom[rows], axis=1, out=part)
+            part *= wb * inv_lr_f
+            acc += part
+            np.take(cols_right, bottom[rows], axis=1, out=part)
+            part *= wb * lr_f
+            acc += part
+            if to_uint8:
+                np.trunc(acc, out=acc)
+            out[:, rows, :tail] = acc
     if tail < n_out_cols:
         x = _tail_x(n_in_cols, n_out_cols, tail)
         t_left = np.floor(x).astype(np.intp)
         t_right = np.minimum(t_left + 1, n_in_cols - 1)
         tb64 = tb[:, None]
-        tl = src[:, top][:, :, t_left].astype(np.float64)
-        tr = src[:, top][:, :, t_right].astype(np.float64)
-        bl = src[:, bottom][:, :, t_left].astype(np.float64)
-        br = src[:, bottom][:, :, t_right].astype(np.float64)
+        tail_left = np.take(src, t_left, axis=2)
+        tail_right = np.take(src, t_right, axis=2)
+        tl = np.take(tail_left, top, axis=1).astype(np.float64)
+        tr = np.take(tail_right, top, axis=1).astype(np.float64)
+        bl = np.take(tail_left, bottom, axis=1).astype(np.float64)
+        br = np.take(tail_right, bottom, axis=1).astype(np.float64)
         if to_uint8:
             lr64 = (x - t_left)[None, :]
             value = (1 - tb64) * ((1 - lr64) * tl + lr64 * tr) + tb64 * ((1 - lr64) * bl + lr64 * br)
