@@ -422,7 +422,7 @@ def evaluate_identifier(name: str, data: IdentificationData, *, options: Mapping
     # probes without a face: misses at every rank
     all_ranks = np.concatenate([ranks, np.full(n_no_face, len(classes) + 1, dtype=np.int64)])
     cmc = cmc_curve(all_ranks, min(max_rank, len(classes)))
-    top5 = float((all_ranks <= 5).mean())
+    top5 = float((all_ranks <= min(5, len(classes))).mean())
     correct = np.array([p == t for p, t in zip(scored.top1, y_p)], dtype=bool)
     top1 = float(np.concatenate([correct, np.zeros(n_no_face, dtype=bool)]).mean())
     precision, recall, _, support = precision_recall_fscore_support(y_p, scored.top1, labels=classes,
@@ -526,7 +526,7 @@ def evaluate_keras_run(run_dir: str | os.PathLike[str], data: IdentificationData
     wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:error_limit]
     return IdentifierResult(
         name=label, top1=float(np.concatenate([correct, np.zeros(n_no_face, dtype=bool)]).mean()),
-        top5=float((ranks <= 5).mean()), cmc=cmc_curve(ranks, min(max_rank, len(classes))),
+        top5=float((ranks <= min(5, len(classes))).mean()), cmc=cmc_curve(ranks, min(max_rank, len(classes))),
         dir_at_far=dir_results, dir_curve=curve,
         per_person={c: {"precision": float(p), "recall": float(r), "support": int(s)}
                     for c, p, r, s in zip(known, precision, recall, support)},
