@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 import sys
 import types
@@ -16,7 +17,21 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from facerec.cli import cli
+from facerec.recognition.calibration import Calibration
 from test_batch import write_bad_files, write_faceless
+
+
+@pytest.fixture(autouse=True)
+def _no_calibration_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FACEREC_CALIBRATION", raising=False)
+
+
+@pytest.fixture()
+def calibration_file(tmp_path: Path) -> Path:
+    """A calibration made by hand: threshold 0.55, P(same | d) = sigmoid(11 - 20 d), 0.5 at d = 0.55."""
+    path = tmp_path / "calibration.json"
+    Calibration(threshold=0.55, target_far=1e-3, far=1e-3, frr=0.05, slope=-20.0, intercept=11.0).save(path)
+    return path
 
 
 def invoke(*args: Any) -> Result:
@@ -161,6 +176,31 @@ def test_verify_different_people_exits_1_with_json(test_images: Path) -> None:
     assert document["same"] is False and document["threshold"] == 0.6 and document["distance"] > 0.6
 
 
+def test_verify_with_calibration_shows_the_probability(calibration_file: Path, test_images: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    same = invoke("verify", "--calibration", calibration_file, test_images / "obama.jpg", test_images / "obama2.jpg")
+    assert same.exit_code == 0
+    header, row = (line.split() for line in same.stdout.splitlines())
+    assert header == ["A", "B", "DISTANCE", "THRESHOLD", "PROBABILITY", "RESULT"]
+    assert row[3] == "0.55" and float(row[4]) > 0.9 and row[5] == "same"  # the calibration's threshold
+    monkeypatch.setenv("FACEREC_CALIBRATION", str(calibration_file))
+    different = json.loads(invoke("verify", "--json", test_images / "obama.jpg", test_images / "biden.jpg").stdout)
+    assert different["calibration"] == str(calibration_file) and different["threshold"] == 0.55
+    assert different["probability"] == pytest.approx(1 / (1 + math.exp(20 * different["distance"] - 11)))
+    assert different["probability"] < 0.1 and different["same"] is False
+    explicit = json.loads(invoke("verify", "--json", "--threshold", "0.9", test_images / "obama.jpg",
+                                 test_images / "biden.jpg").stdout)
+    assert explicit["threshold"] == 0.9 and explicit["same"] is True
+    assert explicit["probability"] == pytest.approx(different["probability"])
+
+
+def test_verify_without_calibration_leaves_the_probability_blank(test_images: Path) -> None:
+    result = invoke("verify", "--csv", test_images / "obama.jpg", test_images / "obama2.jpg")
+    assert csv_rows(result.stdout)[0]["probability"] == "" and csv_rows(result.stdout)[0]["threshold"] == "0.6"
+    document = json.loads(invoke("verify", "--json", test_images / "obama.jpg", test_images / "obama2.jpg").stdout)
+    assert document["probability"] is None and document["calibration"] is None
+
+
 def test_verify_unreadable_or_faceless_photo_exits_2(tmp_path: Path, test_images: Path) -> None:
     text = write_bad_files(tmp_path, test_images / "obama2.jpg")["text"]
     result = invoke("verify", test_images / "obama.jpg", text)
@@ -200,6 +240,22 @@ def test_identify_table_and_json(known_flat: Path, tmp_path: Path, test_images: 
     document = json.loads(invoke("identify", "--known", known_flat, "--json", test_images / "obama2.jpg").stdout)
     assert document["known"] == ["barack"] and document["threshold"] == 0.6
     assert document["files"][0]["faces"][0]["name"] == "barack"
+
+
+def test_identify_known_with_calibration_gives_probabilities(known_flat: Path, calibration_file: Path,
+                                                            test_images: Path) -> None:
+    photos = [test_images / "obama2.jpg", test_images / "biden.jpg"]
+    document = json.loads(invoke("identify", "--known", known_flat, "--calibration", calibration_file, "--json",
+                                 *photos).stdout)
+    assert document["threshold"] == 0.55 and document["calibration"] == str(calibration_file)
+    obama, biden = (f["faces"][0] for f in document["files"])
+    assert (obama["name"], biden["name"]) == ("barack", "unknown")
+    assert obama["probability"] > 0.9 and biden["probability"] < 0.1
+    rows = csv_rows(invoke("identify", "--known", known_flat, "--calibration", calibration_file, "--csv",
+                           *photos).stdout)
+    assert float(rows[0]["probability"]) == pytest.approx(obama["probability"])
+    plain = json.loads(invoke("identify", "--known", known_flat, "--json", *photos).stdout)
+    assert plain["threshold"] == 0.6 and plain["files"][0]["faces"][0]["probability"] is None
 
 
 def test_identify_reports_unusable_known_photos(known_flat: Path, test_images: Path) -> None:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,6 +23,9 @@ from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders
 
+if TYPE_CHECKING:
+    from facerec.recognition.calibration import Calibration
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
@@ -31,6 +34,7 @@ __all__ = [
     "Progress",
     "analyzer_options",
     "batch_options",
+    "calibration_option",
     "conclude",
     "emit",
     "error_line",
@@ -38,8 +42,11 @@ __all__ = [
     "expand_paths",
     "file_document",
     "iter_faces",
+    "load_calibration_option",
+    "match_probability",
     "output_format",
     "output_options",
+    "resolve_threshold",
     "run_files",
     "threshold_option",
 ]
@@ -120,12 +127,62 @@ def output_options(func: F) -> F:
 
 
 def threshold_option(func: F) -> F:
-    """``--threshold``: the largest distance still called the same person."""
+    """``--threshold``: the largest distance still called the same person (``None`` when not given: see
+    :func:`resolve_threshold`)."""
     return click.option(
-        "--threshold", "distance_threshold", type=click.FloatRange(min=0, min_open=True),
-        default=DEFAULT_DISTANCE_THRESHOLD, show_default=True,
-        help="Largest embedding distance still called the same person. Lower is stricter; 0.6 is typical.",
+        "--threshold", "distance_threshold", type=click.FloatRange(min=0, min_open=True), default=None,
+        help=f"Largest embedding distance still called the same person. Lower is stricter; 0.6 is typical. "
+             f"Default: the --calibration's threshold when one is loaded, else {DEFAULT_DISTANCE_THRESHOLD:g}.",
     )(func)
+
+
+def calibration_option(func: F) -> F:
+    """``--calibration``: a calibration JSON file, default ``$FACEREC_CALIBRATION`` (see
+    :func:`load_calibration_option`)."""
+    return click.option(
+        "--calibration", "calibration_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        envvar="FACEREC_CALIBRATION", show_envvar=True, metavar="FILE",
+        help="Calibration JSON written by \"facerec calibrate --out FILE\". With it, each match gets its "
+             "probability P(same person | distance) and the default threshold is the calibration's. Default: "
+             "$FACEREC_CALIBRATION if set, else none, and the probability is left blank (null in JSON).",
+    )(func)
+
+
+def load_calibration_option(path: Path | None) -> Calibration | None:
+    """The calibration named by ``--calibration`` (``None`` when none is named).
+
+    Raises:
+        Fail: the file is missing or not a calibration, or scikit-learn (the ``recognition`` extra) is missing.
+    """
+    if path is None:
+        return None
+    try:
+        from facerec.recognition.calibration import Calibration
+    except ImportError as exc:
+        raise Fail(f"reading a calibration needs the recognition extra ({exc}): pip install "
+                   "'facerec[recognition]'") from None
+    from facerec.errors import FacerecError
+
+    try:
+        return Calibration.load(path)
+    except FacerecError as exc:
+        raise Fail(str(exc)) from None
+
+
+def resolve_threshold(distance_threshold: float | None, calibration: Calibration | None) -> float:
+    """The threshold to use: ``--threshold`` when given, else the calibration's, else the library default."""
+    if distance_threshold is not None:
+        return float(distance_threshold)
+    if calibration is not None:
+        return float(calibration.threshold)
+    return DEFAULT_DISTANCE_THRESHOLD
+
+
+def match_probability(calibration: Calibration | None, distance: float | None) -> float | None:
+    """Calibrated ``P(same person | distance)``, or ``None`` without a calibration or a distance."""
+    if calibration is None or distance is None:
+        return None
+    return float(calibration.probability(distance))
 
 
 def output_format(as_json: bool, as_csv: bool) -> str:

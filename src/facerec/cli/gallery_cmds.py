@@ -1,6 +1,7 @@
-"""``facerec enroll``, ``facerec people ...``, ``facerec identify-gallery`` and ``facerec search``: the gallery verbs.
+"""``facerec enroll``, ``facerec people ...`` and ``facerec search``: the gallery verbs.
 
-Each is a thin translation to :mod:`facerec.gallery`. ``--gallery`` takes a SQLite file or a ``postgresql://`` DSN
+Naming the faces of photos from a gallery is ``facerec identify --gallery`` (:mod:`facerec.cli.identify`). Each verb
+here is a thin translation to :mod:`facerec.gallery`. ``--gallery`` takes a SQLite file or a ``postgresql://`` DSN
 and defaults to ``$FACEREC_GALLERY``, else ``$XDG_DATA_HOME/facerec/gallery.sqlite`` (``~/.local/share/...``).
 Errors of facerec become one ``facerec: <message>`` line and exit code 2, also when a command runs on its own.
 """
@@ -24,14 +25,12 @@ from facerec.cli._common import (
     analyzer_options,
     emit,
     error_line,
-    expand_paths,
     output_format,
     output_options,
-    threshold_option,
 )
-from facerec.errors import FacerecError, ImageError
+from facerec.errors import FacerecError
 
-__all__ = ["COMMANDS", "enroll", "identify_gallery", "people", "search"]
+__all__ = ["COMMANDS", "enroll", "people", "search"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,10 +74,6 @@ def _analyzer(detector: str, upsample: int, min_face_size_px: int, max_side: int
     # the shared analyzer for these options: models load once per process
     return get_analyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
                         max_side=max_side)
-
-
-def _fmt_distance(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 # -- enroll ---------------------------------------------------------------------------------------------------------
@@ -218,91 +213,7 @@ def people_remove(name: str, gallery_location: str | None, yes: bool) -> None:
     click.echo(f"removed {person.name!r} ({removed} samples)")
 
 
-# -- identify and search --------------------------------------------------------------------------------------------
-def _identify_files(gallery_location: str | None, photos: tuple[Path, ...], analyzer: FaceAnalyzer,
-                    distance_threshold: float, top_k: int) -> tuple[list[tuple[Path, list[Any]]], list[str], str]:
-    from facerec.gallery import identify as identify_faces
-
-    files = expand_paths(photos)
-    answers: list[tuple[Path, list[Any]]] = []
-    errors: list[str] = []
-    progress = Progress(len(files), "identify")
-    try:
-        with _opened(gallery_location, create=False) as gallery:
-            location = gallery.location
-            for path in files:
-                try:
-                    found = identify_faces(gallery, path, analyzer=analyzer, distance_threshold=distance_threshold,
-                                           top_k=top_k)
-                except ImageError as exc:
-                    progress.message(error_line(path, exc.reason))
-                    errors.append(str(path))
-                    found = []
-                else:
-                    answers.append((path, found))
-                progress.advance()
-    finally:
-        progress.close()
-    if files and len(errors) == len(files):
-        raise Fail(f"none of the {len(files)} input file(s) could be used")
-    return answers, errors, location
-
-
-@click.command("identify-gallery")
-@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
-@gallery_option
-@threshold_option
-@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True, metavar="K",
-              help="How many nearest people to list per face.")
-@analyzer_options(embedder=True)
-@output_options
-@click.pass_context
-@_errors_to_fail
-def identify_gallery(ctx: click.Context, photos: tuple[Path, ...], gallery_location: str | None,
-                     distance_threshold: float, top_k: int, detector: str, upsample: int, min_face_size_px: int,
-                     max_side: int | None, embedder: str, as_json: bool, as_csv: bool) -> None:
-    """Name every face in PHOTOS with the nearest person of the gallery, or "unknown" beyond the threshold."""
-    fmt = output_format(as_json, as_csv)
-    analyzer = _analyzer(detector, upsample, min_face_size_px, max_side, embedder)
-    answers, errors, location = _identify_files(gallery_location, photos, analyzer, distance_threshold, top_k)
-
-    def document() -> dict[str, Any]:
-        return {"gallery": location, "threshold": distance_threshold,
-                "files": [{"file": str(path), "faces": [i.to_dict() for i in found]} for path, found in answers],
-                "errors": errors}
-
-    def table() -> tuple[list[str], list[list[Any]]]:
-        rows: list[list[Any]] = []
-        for path, found in answers:
-            if not found:
-                rows.append([str(path), "-", "no face found"])
-            for n, who in enumerate(found, start=1):
-                box = who.face.box if who.face is not None else None
-                rows.append([str(path), n, ",".join(str(v) for v in box.xywh()) if box else "-", who.name,
-                             _fmt_distance(who.distance),
-                             "; ".join(f"{c.name} {c.distance:.3f}" for c in who.candidates) or "-"])
-        return ["file", "face", "box", "name", "distance", "candidates"], rows
-
-    def csv_rows() -> tuple[list[str], list[list[Any]]]:
-        headers = ["file", "face", "left", "top", "right", "bottom", "name", "distance"]
-        for k in range(1, top_k + 1):
-            headers += [f"candidate_{k}", f"distance_{k}"]
-        rows: list[list[Any]] = []
-        for path, found in answers:
-            for n, who in enumerate(found, start=1):
-                box = who.face.box if who.face is not None else None
-                edges: tuple[Any, ...] = (box.left, box.top, box.right, box.bottom) if box else ("",) * 4
-                row: list[Any] = [str(path), n, *edges, who.name, "" if who.distance is None else f"{who.distance:.4f}"]
-                for k in range(top_k):
-                    c = who.candidates[k] if k < len(who.candidates) else None
-                    row += [c.name, f"{c.distance:.4f}"] if c else ["", ""]
-                rows.append(row)
-        return headers, rows
-
-    emit(fmt, document=document, table=table, csv_rows=csv_rows)
-    ctx.exit(EXIT_FAILED if errors else EXIT_OK)
-
-
+# -- search ---------------------------------------------------------------------------------------------------------
 @click.command()
 @click.argument("photo", type=click.Path(path_type=Path))
 @gallery_option
@@ -332,4 +243,4 @@ def search(photo: Path, gallery_location: str | None, top_k: int, detector: str,
 
 
 #: The commands to register in the main ``facerec`` group.
-COMMANDS: list[click.Command] = [enroll, people, identify_gallery, search]
+COMMANDS: list[click.Command] = [enroll, people, search]
