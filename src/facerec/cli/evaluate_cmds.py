@@ -94,6 +94,14 @@ def _invocation(ctx: click.Context) -> str:
     return shlex.join([*words, *arguments])
 
 
+def _load_average() -> float | None:
+    """The 1-minute load average (other work on the machine inflates timings), where the OS reports it."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def _shared_data() -> Path:
     return Path(os.environ.get("FACEREC_SHARED_DATA", Path.cwd().parent / "shared" / "data"))
 
@@ -433,7 +441,8 @@ def speed_cmd(images: tuple[Path, ...], detector: str, embedder: str | None, ups
     run = RunFolder.create(out_dir, "speed", name)
     run.write_metrics({"kind": "speed", "detector": detector, "embedder": emb, "upsample": upsample,
                        "landmarks": int(landmarks), "repeats": repeats, "gallery_size": gallery_size,
-                       "cpu_count": os.cpu_count(), "sizes": [t.to_dict() for t in timings],
+                       "cpu_count": os.cpu_count(), "load_average_1min": _load_average(),
+                       "sizes": [t.to_dict() for t in timings],
                        "throughput": [t.to_dict() for t in through]})
     run.save_figure(speed_figure({t.label: {s: t.stage_ms[s] for s in sp.STAGES} for t in timings},
                                  title=f"Time per stage ({detector}, {emb})"), "speed")

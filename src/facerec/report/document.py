@@ -386,7 +386,11 @@ class _Builder:
         self.sub("Experiments", f"Speed{suffix}").blocks.append(Paragraph(
             f"Each stage is timed on its own ({m['repeats']} repeats, fastest kept) at "
             f"{', '.join(s['label'] for s in sizes)} with the {m['detector']} detector and the {m['embedder']} "
-            f"embedder on a machine with {m.get('cpu_count')} CPU cores; search is a brute-force nearest neighbour "
+            f"embedder on a machine with {m.get('cpu_count')} CPU cores"
+            + (f" (1-minute load average {m['load_average_1min']:.1f} during the run: other work shared the "
+               "cores, so these are upper bounds)" if (m.get("load_average_1min") or 0) > (m.get("cpu_count") or 1)
+               else "")
+            + "; search is a brute-force nearest neighbour "
             f"among {m['gallery_size']} enrolled embeddings. Throughput is end-to-end photos per second with "
             "several worker processes."))
         stages = ["load", "detect", "landmarks", "align", "encode", "search"]
