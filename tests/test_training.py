@@ -293,8 +293,12 @@ def test_cli_train_then_predict(faces_dir: Path, cache_dir: Path, split_file: Pa
     result = runner.invoke(train_command, [str(faces_dir), "-o", str(run), "--model", "convnet", "--image-size", "32",
                                            "--epochs", "2", "--batch-size", "8", "--early-stopping", "1",
                                            "--split", str(split_file), "--cache-dir", str(cache_dir), "--augment",
-                                           "--quiet", "--json"])
+                                           "--save-h5", "--quiet", "--json"])
     assert result.exit_code == 0, result.output
+    legacy = keras.saving.load_model(run / "model.h5", compile=False)  # augmentation left out: training-only
+    chips = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(legacy(chips, training=False), load_run(run).model(chips, training=False),
+                               rtol=1e-5, atol=1e-6)
     metrics = json.loads(result.stdout)
     assert metrics["model"] == "convnet" and metrics["people"] == len(PEOPLE)
     command = (run / "command.txt").read_text()

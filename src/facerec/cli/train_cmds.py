@@ -83,6 +83,9 @@ def _model_help() -> str:
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="the run's default 'unknown' probability for predict (higher is stricter)")
 @click.option("--save-h5", is_flag=True, help="also save the model as legacy .h5")
+@click.option("--feature-cache/--no-feature-cache", default=True, show_default=True,
+              help="with a frozen base and no --augment, compute the base's features once and train the head on them")
+@click.option("--run-eagerly", is_flag=True, help="train without graph tracing (tiny data sets, debugging)")
 @click.option("--embedder", default=None, help="embedder for embedding-svm / embedding-knn")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="chip cache [default: facerec's cache folder]")
@@ -98,7 +101,8 @@ def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, imag
           batch_size: int, learning_rate: float, early_stopping: int | None, l2: float, dropout: float | None,
           augment: bool, base_weights: str | None, freeze_base: bool, fine_tune_top: int,
           fine_tune_learning_rate: float, fine_tune_epochs: int | None, test_size: float, validation_size: float,
-          seed: int, split_file: Path | None, threshold: float, save_h5: bool, embedder: str | None,
+          seed: int, split_file: Path | None, threshold: float, save_h5: bool, feature_cache: bool,
+          run_eagerly: bool, embedder: str | None,
           cache_dir: Path | None, no_cache: bool, workers: int, threads: int, as_json: bool, quiet: bool) -> None:
     """Train a face classifier on DATA_DIR (one sub-folder of photos per person).
 
@@ -126,6 +130,7 @@ def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, imag
         "fine_tune_top": fine_tune_top, "fine_tune_learning_rate": fine_tune_learning_rate,
         "fine_tune_epochs": fine_tune_epochs, "test_size": test_size, "validation_size": validation_size,
         "seed": seed, "threshold": threshold, "save_h5": save_h5, "embedder": embedder,
+        "cache_features": feature_cache, "run_eagerly": run_eagerly,
     }
     try:
         training.configure_threads(threads or None)

@@ -453,9 +453,27 @@ def _save_keras(model: Any, run_dir: Path, save_h5: bool) -> dict[str, str]:
         model.save(run_dir / "model.keras")
         if save_h5:
             warnings.filterwarnings("ignore", message=".*HDF5 file.*legacy", category=UserWarning)
-            model.save(run_dir / "model.h5")  # Keras calls .h5 "legacy": asked for on purpose
+            # Keras calls .h5 "legacy": asked for on purpose
+            _without_augmentation(model).save(run_dir / "model.h5")
             files["model_h5"] = "model.h5"
     return files
+
+
+def _without_augmentation(model: Any) -> Any:
+    """A copy of ``model`` with its random augmentation layers (training-only, weightless, and not storable in
+    the legacy .h5 format) replaced by identities, sharing nothing but equal weights."""
+    import keras
+
+    def clone(layer: Any) -> Any:
+        if layer.name.startswith("augment_"):
+            return keras.layers.Identity(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    if not any(layer.name.startswith("augment_") for layer in model.layers):
+        return model
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _embedding_run(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes: int, run_dir: Path,
