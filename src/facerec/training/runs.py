@@ -204,15 +204,29 @@ class RunResult:
     def test_accuracy(self) -> float:
         return float(self.metrics["accuracy"])
 
+    def epoch_seconds(self) -> tuple[float | None, float | None]:
+        """Mean seconds per epoch of stage 1 and of the fine-tuning stage (``None`` where there is none)."""
+        seconds = list(self.history.get("epoch_seconds") or [])
+        if not seconds or self.metrics.get("seconds_per_epoch") is None:
+            return None, None
+        start = self.history.get("fine_tune_start")
+        if start is None:
+            return float(np.mean(seconds)), None
+        return float(np.mean(seconds[:start])), float(np.mean(seconds[start:])) if seconds[start:] else None
+
     def row(self) -> dict[str, Any]:
         """One row of a comparison table."""
         m = self.metrics
+        per_epoch, per_fine_tune_epoch = self.epoch_seconds()
         return {"run": self.config.run_name, "model": self.config.model, "image_size": m["image_size"],
                 "test_accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
                 "train_accuracy": m.get("train_accuracy"), "validation_accuracy": m.get("validation_accuracy"),
                 "epochs": m.get("epochs_run"), "best_epoch": m.get("best_epoch"),
-                "seconds_per_epoch": m.get("seconds_per_epoch"), "train_seconds": m["train_seconds"],
-                "parameters": m.get("parameters"), "model_bytes": m["model_bytes"],
+                "seconds_per_epoch": per_epoch, "seconds_per_fine_tune_epoch": per_fine_tune_epoch,
+                "feature_seconds": m.get("feature_seconds"),
+                "train_seconds": m["train_seconds"], "parameters": m.get("parameters"),
+                "weights_bytes": 4 * m["parameters"] if m.get("parameters") else None,
+                "model_bytes": m["model_bytes"],
                 "run_dir": str(self.run_dir)}
 
 
@@ -482,9 +496,11 @@ def _embedding_run(config: TrainConfig, data: Mapping[str, FaceDataset], num_cla
     import joblib
     from sklearn.base import clone
 
+    started = time.perf_counter()
     vectors = {part: dataset_embeddings(ds, embedder=config.embedder,
                                         cache_dir=Path(cache_dir) / "embeddings" if cache_dir else None)
                for part, ds in data.items() if len(ds)}
+    feature_seconds = time.perf_counter() - started
     options: dict[str, Any] = {"num_classes": num_classes, "seed": config.seed}
     if config.model == "embedding-knn":
         options["n_neighbors"] = config.n_neighbors
@@ -517,7 +533,8 @@ def _embedding_run(config: TrainConfig, data: Mapping[str, FaceDataset], num_cla
     (run_dir / "summary.txt").write_text(f"{estimator!r}\non 128-d embeddings from facerec embedder "
                                          f"{config.embedder or 'default'}\n", encoding="utf-8")
     record = {"train_sizes": sizes, "train_accuracy": train_acc, "val_accuracy": val_acc,
-              "epoch_seconds": [fit_seconds], "fine_tune_start": None, "best_epoch": None, "binary": False}
+              "epoch_seconds": [fit_seconds], "fine_tune_start": None, "best_epoch": None, "binary": False,
+              "feature_seconds": feature_seconds}
     return estimator, record, vectors
 
 
@@ -784,21 +801,32 @@ def _cell(value: Any, digits: int = 3) -> str:
 
 
 def write_comparison(results: Sequence[RunResult], output_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write ``comparison.md`` (a Markdown table) and ``comparison.json`` (the rows) for a sweep."""
+    """Write ``comparison.md`` (a Markdown table) and ``comparison.json`` (the rows) for a sweep.
+
+    Columns: ``s/epoch`` is the mean wall time of an epoch (the first one includes graph tracing), and after a
+    ``/`` that of a fine-tuning epoch;
+    ``features s`` the one-off time to compute a frozen base's features or the embeddings; ``train s`` everything
+    from building the model to the end of ``fit`` (features included); ``weights MB`` the float32 weights;
+    ``file MB`` the saved file (a ``.keras`` file also holds the optimizer's state).
+    """
     out = Path(output_dir)
     rows = [r.row() for r in results]
     _write_json(out / "comparison.json", rows)
     header = ("| run | model | px | test acc | macro F1 | train acc | val acc | epochs (best) | s/epoch | "
-              "train s | params | size MB |")
-    lines = [header, "|" + "---|" * 2 + "---:|" * 10]
+              "features s | train s | params | weights MB | file MB |")
+    lines = [header, "|" + "---|" * 2 + "---:|" * 12]
     for row in rows:
         epochs = "–" if row["epochs"] is None else f"{row['epochs']} ({row['best_epoch']})"
-        size_mb = row["model_bytes"] / 1e6
+        weights = row.get("weights_bytes")
+        per_epoch = _cell(row["seconds_per_epoch"], 1)
+        if row.get("seconds_per_fine_tune_epoch") is not None:
+            per_epoch += f" / {row['seconds_per_fine_tune_epoch']:.1f}"
         lines.append(
             f"| {row['run']} | {row['model']} | {row['image_size']} | {_cell(row['test_accuracy'])} | "
             f"{_cell(row['macro_f1'])} | {_cell(row['train_accuracy'])} | {_cell(row['validation_accuracy'])} | "
-            f"{epochs} | {_cell(row['seconds_per_epoch'], 1)} | {_cell(row['train_seconds'], 0)} | "
-            f"{_cell(row['parameters'])} | {size_mb:.2f} |")
+            f"{epochs} | {per_epoch} | {_cell(row.get('feature_seconds'), 0)} | "
+            f"{_cell(row['train_seconds'], 0)} | {_cell(row['parameters'])} | "
+            f"{'–' if weights is None else f'{weights / 1e6:.2f}'} | {row['model_bytes'] / 1e6:.2f} |")
     markdown = out / "comparison.md"
     markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return markdown, out / "comparison.json"
