@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from facerec.report.document import Document, Figure, Paragraph, Section, Table, resolve_refs
+from facerec.report.latex import _numeric_column
 
 __all__ = ["render_html"]
 
@@ -98,8 +99,11 @@ def render_html(document: Document) -> str:
                 out.append(f'<table id="{html.escape(block.label)}"><caption>Table {numbers[block.label]}. '
                            f"{text(block.caption)}</caption>")
                 out.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in block.header) + "</tr>")
+                text_columns = {i for i in range(len(block.header)) if i and not _numeric_column(block.rows, i)}
                 for row in block.rows:
-                    out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+                    out.append("<tr>" + "".join(
+                        f'<td style="text-align:left">{html.escape(c)}</td>' if i in text_columns
+                        else f"<td>{html.escape(c)}</td>" for i, c in enumerate(row)) + "</tr>")
                 out.append("</table>")
             elif isinstance(block, Figure):
                 parts = []

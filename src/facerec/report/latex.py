@@ -54,6 +54,14 @@ def _code(text: str) -> str:
     return escaped
 
 
+def _numeric_column(rows: list[list[str]], index: int) -> bool:
+    """Whether every cell of a column looks like a number (``97.5%``, ``0.974``, ``99% ± 1%``, ``--``)."""
+    import re
+
+    pattern = re.compile(r"^[-+]?[\d.]+(e[-+]?\d+)?%?( ± [\d.]+%?)?$|^--$|^\d+/\d+$")
+    return all(pattern.match(row[index].strip()) for row in rows if index < len(row))
+
+
 def find_pdflatex() -> str | None:
     """The ``pdflatex`` executable, or ``None`` when it is not installed."""
     return shutil.which("pdflatex")
@@ -112,7 +120,7 @@ def render_latex(document: Document, figure_names: dict[Path, str], *, ieeetran:
 
     def table(block: Table) -> list[str]:
         env = "table*" if block.wide else "table"
-        cols = "l" + "r" * (len(block.header) - 1)
+        cols = "".join("r" if i and _numeric_column(block.rows, i) else "l" for i in range(len(block.header)))
         body = [" & ".join(latex_escape(h) for h in block.header) + r" \\", r"\midrule"]
         body += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in block.rows]
         width = r"\textwidth" if block.wide else r"\columnwidth"
