@@ -5,7 +5,8 @@ Data: LFW people with at least 20 photos (62 people, 3,023 photos), each photo d
 pipeline (HOG, upsample 1); photos without exactly one face are skipped. One seeded, stratified 70/30 split
 (validation: 15% of the training part, for early stopping), shared by every run.
 
-Run (about 30-40 minutes on 2 shared cores; chips are cached under ``.cache/training`` after the first run)::
+Run (about 45 minutes on 2 busy shared cores, 5 of them detecting faces; chips, detections and embeddings are
+cached under ``.cache/training`` after the first run)::
 
     .venv/bin/python benchmarks/training_comparison.py                  # all runs
     .venv/bin/python benchmarks/training_comparison.py --only convnet,embedding-svm
