@@ -17,10 +17,12 @@ from facerec.cli._common import Fail
 from facerec.cli.detect import detect
 from facerec.cli.doctor import doctor
 from facerec.cli.embed import embed
+from facerec.cli.evaluate_cmds import evaluate, report
 from facerec.cli.gallery_cmds import COMMANDS as GALLERY_COMMANDS
 from facerec.cli.identify import identify
 from facerec.cli.landmarks import landmarks
 from facerec.cli.recognition_cmds import COMMANDS as RECOGNITION_COMMANDS
+from facerec.cli.train_cmds import predict, train
 from facerec.cli.verify import verify
 from facerec.errors import FacerecError
 
@@ -65,7 +67,7 @@ cli.add_command(embed)
 cli.add_command(verify)
 cli.add_command(identify)
 cli.add_command(doctor)
-for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS):
+for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report):
     cli.add_command(_command)
 
 
