@@ -48,7 +48,16 @@ install_pgvector() {
     local work="${TMPDIR:-/tmp}/facerec-pgvector-build"
     rm -rf "$work"
     mkdir -p "$work/lists/partial" "$work/src"
-    echo "deb-src http://deb.debian.org/debian ${SRC_SUITE} main" > "$work/sources.list"
+    # the Debian mirror this machine is already configured with (its main archive, not the security one)
+    local mirror
+    mirror="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2}' | grep -v security \
+              | grep -i debian | head -n 1)"
+    if [ -z "$mirror" ]; then
+        mirror="$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+                  | awk '{print $2}' | grep -v security | grep -i debian | head -n 1)"
+    fi
+    [ -n "$mirror" ] || die "cannot find this machine's Debian mirror in /etc/apt/sources.list*"
+    echo "deb-src ${mirror} ${SRC_SUITE} main" > "$work/sources.list"
     local apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
                     -o "Dir::State::Lists=$work/lists" -o "APT::Sandbox::User=root")
     log "fetching pgvector's Debian source package from ${SRC_SUITE}"
