@@ -15,12 +15,12 @@ SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "gallery_crash.
 @pytest.mark.slow
 def test_gallery_survives_kill_9_during_enrollment(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--kills", "4", "--samples", "300", "--people", "15", "--min-delay", "0.8",
-         "--max-delay", "2.0", "--seed", "3", "--gallery", str(tmp_path / "crash.sqlite")],
+        [sys.executable, str(SCRIPT), "--kills", "4", "--samples", "3000", "--people", "15", "--min-delay", "0.4",
+         "--max-delay", "1.5", "--seed", "3", "--gallery", str(tmp_path / "crash.sqlite")],
         capture_output=True, text=True, timeout=600, check=False)
     summary = json.loads(done.stdout)
     assert done.returncode == 0, summary
     assert summary["ok"] and summary["kills"] >= 1
     assert summary["integrity_problems"] == [] and summary["missing_count"] == 0 and summary["duplicates"] == 0
-    assert summary["stored"] == 300
+    assert summary["stored"] == 3000
     assert sum(r["committed"] for r in summary["per_round"]) > 0  # kills landed while it was committing
