@@ -120,12 +120,24 @@ def test_min_face_size_filters(test_images: Path) -> None:
 
 
 def test_flip_and_jitter_change_embedding_slightly(test_images: Path) -> None:
-    base = facerec.embed_faces(test_images / "obama.jpg")[0].embedding
+    base = facerec.embed_faces(test_images / "obama.jpg", flip=False)[0].embedding
     flipped = facerec.embed_faces(test_images / "obama.jpg", flip=True)[0].embedding
-    jittered = facerec.embed_faces(test_images / "obama.jpg", num_jitters=3)[0].embedding
+    jittered = facerec.embed_faces(test_images / "obama.jpg", flip=False, num_jitters=3)[0].embedding
     for other in (flipped, jittered):
         d = float(np.linalg.norm(base - other))
         assert 0 < d < 0.2
+
+
+@pytest.mark.shared_data
+def test_cnn_fallback_only_when_hog_finds_nothing(test_images: Path, shared_data: Path) -> None:
+    # LFW photos where HOG (upsample 1) finds no face; the default analyzer falls back to the CNN detector
+    misses = ["Abdoulaye_Wade/Abdoulaye_Wade_0003.jpg", "Billy_Andrade/Billy_Andrade_0001.jpg"]
+    for name in misses:
+        path = shared_data / "lfw" / "images" / name
+        assert facerec.FaceAnalyzer(fallback_detector=None).detect(path) == []
+        faces = facerec.FaceAnalyzer().analyze(path)
+        assert faces and faces[0].detector == "cnn" and faces[0].embedding is not None
+    assert facerec.FaceAnalyzer().detect(test_images / "obama.jpg")[0].detector == "hog"
 
 
 def test_unknown_detector_suggests_close_match() -> None:
