@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from facerec.analyzer import DEFAULT_FALLBACK_DETECTOR, DEFAULT_FLIP
 from facerec.errors import FacerecError
 
 __all__ = ["evaluate", "report"]
@@ -129,11 +130,13 @@ def _pipeline_options(func: F) -> F:
                      help="Double the image N times before detecting (finds smaller faces, ~4x slower each)."),
         click.option("--landmarks", type=click.Choice(["5", "68"]), default="5", show_default=True,
                      help="Alignment landmarks (the embedder was trained on 5-point alignment)."),
-        click.option("--flip", is_flag=True, help="Average in the embedding of the mirrored chip."),
+        click.option("--flip/--no-flip", default=DEFAULT_FLIP, show_default=True,
+                     help="Average in the embedding of the mirrored chip (facerec's default: on)."),
         click.option("--jitters", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Jittered copies averaged per face (1: none; higher is slower, slightly better)."),
-        click.option("--fallback-detector", default=None,
-                     help="A second detector tried when the first finds no face (e.g. cnn behind hog)."),
+        click.option("--fallback-detector", default=DEFAULT_FALLBACK_DETECTOR, show_default=True,
+                     callback=lambda _ctx, _param, value: None if value in (None, "none") else value,
+                     help="A second detector tried when the first finds no face ('none' for none)."),
         click.option("--pick", type=click.Choice(["largest", "central", "best"]), default="largest",
                      show_default=True, help="Which face of several to use for a photo."),
         click.option("--variant", "variants", multiple=True, metavar="NAME:KEY=VAL,...",
