@@ -57,8 +57,8 @@ def verify_run(test_images: Path, tmp_path_factory: pytest.TempPathFactory) -> t
         writer.writerows(rows)
     cache = base / "cache"
     result = _invoke(["verify", str(pairs), "--data-root", str(test_images), "--folds", "3", "--upsample", "0",
-                      "--variant", "flip:flip=true", "--cache-dir", str(cache), "--out", str(base / "runs"),
-                      "--name", "v", "-q"])
+                      "--no-flip", "--variant", "flip:flip=true", "--cache-dir", str(cache),
+                      "--out", str(base / "runs"), "--name", "v", "-q"])
     return base / "runs" / "v", cache, result
 
 
@@ -89,7 +89,7 @@ def test_evaluate_verify_reuses_the_embedding_cache(verify_run: tuple[Path, Path
     # gives identical distances from the cache
     pairs = run.parent.parent / "pairs.csv"
     _invoke(["verify", str(pairs), "--data-root", str(test_images), "--folds", "3", "--upsample", "0",
-             "--cache-dir", str(cache), "--out", str(tmp_path), "--name", "again", "-q"])
+             "--no-flip", "--cache-dir", str(cache), "--out", str(tmp_path), "--name", "again", "-q"])
     first = [r["base"] for r in _csv_rows(run / "distances.csv")]
     again = [r["base"] for r in _csv_rows(tmp_path / "again" / "distances.csv")]
     assert first == again
