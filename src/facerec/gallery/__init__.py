@@ -6,8 +6,8 @@ Quick start::
 
     with open_gallery("people.sqlite") as gallery:          # or a postgresql:// DSN
         enroll(gallery, "photos/people")                    # people/<name>/*.jpg, one face per photo
-        for who in identify(gallery, "party.jpg"):          # one answer per face
-            print(who.name, who.distance, [c.name for c in who.candidates])
+        answers = identify(gallery, "party.jpg")            # one answer per face
+        names = [(who.name, who.distance) for who in answers]   # "unknown" beyond the threshold
 
 The pieces: :class:`Gallery` (the interface) with :class:`SQLiteGallery` (one file, the default) and
 :class:`PostgresGallery` (PostgreSQL + pgvector); :func:`enroll` (a folder of people -> samples, one commit per
