@@ -342,3 +342,16 @@ def test_cli_mobilenet_without_weights_is_one_line_error(faces_dir: Path, cache_
                                                 "--image-size", "32", "--cache-dir", str(cache_dir), "--quiet"])
     assert result.exit_code == 2
     assert "--base-weights none" in result.output and "Traceback" not in result.output
+
+
+def test_mobilenet_loads_base_weights_from_a_local_file(tmp_path: Path) -> None:
+    # the offline path for ImageNet weights: a weights file of the same base given with --base-weights PATH
+    keras.backend.clear_session()
+    donor = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.5, include_top=False, weights=None)
+    path = tmp_path / "mobilenet_base.weights.h5"
+    donor.save_weights(path)
+    model = create_model("mobilenet", input_shape=(32, 32, 3), num_classes=3, base_weights=str(path))
+    base = find_base(model)
+    assert not base.trainable  # pretrained weights: the base starts frozen
+    for ours, theirs in zip(base.weights, donor.weights):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
