@@ -7,13 +7,10 @@ lines, the progress bar, tables, JSON and CSV). Errors of facerec itself
 
 from __future__ import annotations
 
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
-
 import click
 
 from facerec import __version__
-from facerec.cli._common import Fail
+from facerec.cli._common import FacerecGroup
 from facerec.cli.detect import detect
 from facerec.cli.doctor import doctor
 from facerec.cli.embed import embed
@@ -24,24 +21,11 @@ from facerec.cli.landmarks import landmarks
 from facerec.cli.recognition_cmds import COMMANDS as RECOGNITION_COMMANDS
 from facerec.cli.train_cmds import predict, train
 from facerec.cli.verify import verify
-from facerec.errors import FacerecError
 
 __all__ = ["cli", "main"]
 
 
-class _FacerecGroup(click.Group):
-    """A group that turns facerec's own errors into a one-line message and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except FacerecError as exc:
-            raise Fail(str(exc)) from None
-        except BrokenProcessPool as exc:
-            raise Fail(f"a worker process died ({exc}); try again with --workers 1 to find the photo") from None
-
-
-@click.group(cls=_FacerecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=FacerecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="facerec")
 def cli() -> None:
     """Find, align, encode and recognise faces in photos.

@@ -6,12 +6,14 @@ Only this package prints or exits; the work is done by :mod:`facerec.batch` and 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,6 +24,7 @@ from facerec.batch import BatchProcessor, FileResult, find_images
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders
+from facerec.errors import FacerecError
 
 if TYPE_CHECKING:
     from facerec.recognition.calibration import Calibration
@@ -69,6 +72,30 @@ class Fail(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"facerec: {self.format_message()}", err=True)
+
+
+def errors_to_fail(func: F) -> F:
+    """Turn facerec's own errors (:class:`~facerec.errors.FacerecError`) into :class:`Fail`: one
+    ``facerec: <message>`` line and exit code 2. The main group does this for every verb; verb modules decorate
+    their commands too so that they behave the same when invoked on their own (tests, other groups)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FacerecError as exc:
+            raise Fail(str(exc)) from None
+        except BrokenProcessPool as exc:
+            raise Fail(f"a worker process died ({exc}); try again with --workers 1 to find the photo") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class FacerecGroup(click.Group):
+    """A click group whose commands report facerec's errors as :func:`errors_to_fail` does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return errors_to_fail(super().invoke)(ctx)
 
 
 def error_line(source: object, reason: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from facerec.analyzer import DEFAULT_FALLBACK_DETECTOR, DEFAULT_FLIP
+from facerec.cli._common import FacerecGroup, Fail, Progress
 from facerec.errors import FacerecError
 
 __all__ = ["evaluate", "report"]
@@ -27,43 +28,17 @@ DEFAULT_OUT = Path("runs")
 DEFAULT_CACHE = Path(".cache") / "facerec-eval"
 
 
-class _Fail(click.ClickException):
-    """A one-line ``facerec: <message>`` on stderr and exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"facerec: {self.format_message()}", err=True)
-
-
-class _EvaluateGroup(click.Group):
-    """Turns facerec's own errors into a one-line message (also when the group is invoked on its own)."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except FacerecError as exc:
-            raise _Fail(str(exc)) from None
-
-
 class _Bar:
     """A progress bar on stderr (only on a terminal and without --quiet)."""
 
     def __init__(self, total: int, label: str, quiet: bool) -> None:
-        try:
-            from facerec.cli._common import Progress
-
-            self._bar: Any = Progress(total, label, enabled=not quiet)
-        except ImportError:  # pragma: no cover - the shared CLI helpers are part of facerec
-            self._bar = None
+        self._bar = Progress(total, label, enabled=not quiet)
 
     def __call__(self, steps: int) -> None:
-        if self._bar is not None:
-            self._bar.advance(steps)
+        self._bar.advance(steps)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._bar.close()
 
 
 def _invocation(ctx: click.Context) -> str:
@@ -186,7 +161,7 @@ def _variants(detector: str, embedder: str | None, upsample: int, landmarks: str
     return [base, *(parse_variant(spec, base) for spec in specs)]
 
 
-@click.group(cls=_EvaluateGroup)
+@click.group(cls=FacerecGroup)
 def evaluate() -> None:
     """Benchmarks: verification, identification, detection and speed. Each writes a run folder."""
 
@@ -427,7 +402,7 @@ def speed_cmd(images: tuple[Path, ...], detector: str, embedder: str | None, ups
         paths = [examples / f"obama-{s}.jpg" for s in ("240p", "480p", "720p", "1080p")]
         paths = [p for p in paths if p.is_file()]
         if not paths:
-            raise _Fail(f"no IMAGES given and no obama-*.jpg under {examples}; name some photos")
+            raise Fail(f"no IMAGES given and no obama-*.jpg under {examples}; name some photos")
     try:
         counts = [int(x) for x in worker_counts.split(",") if x.strip()]
     except ValueError:
@@ -487,7 +462,7 @@ def report(run_dirs: tuple[Path, ...], out_dir: Path, training_runs: tuple[Path,
         files = build_report(run_dirs, out_dir, training_runs=training_runs, title=title, author=author,
                              keep_latex=keep_latex, pdf=pdf_mode)
     except FacerecError as exc:
-        raise _Fail(str(exc)) from None
+        raise Fail(str(exc)) from None
     for kind, path in files.items():
         click.echo(f"{kind}: {path}")
     if pdf_mode == "auto" and "pdf" not in files:

@@ -8,7 +8,6 @@ Errors of facerec become one ``facerec: <message>`` line and exit code 2, also w
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,27 +24,14 @@ from facerec.cli._common import (
     analyzer_options,
     emit,
     error_line,
+    errors_to_fail,
     output_format,
     output_options,
 )
-from facerec.errors import FacerecError
 
 __all__ = ["COMMANDS", "enroll", "people", "search"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _errors_to_fail(func: F) -> F:
-    """Turn facerec's errors into ``facerec: <message>`` and exit 2, even outside the main group."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FacerecError as exc:
-            raise Fail(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def gallery_option(func: F) -> F:
@@ -87,7 +73,7 @@ def _analyzer(detector: str, upsample: int, min_face_size_px: int, max_side: int
 @output_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-@_errors_to_fail
+@errors_to_fail
 def enroll(ctx: click.Context, people_dir: Path, gallery_location: str | None, store_crops: bool, detector: str,
            upsample: int, min_face_size_px: int, max_side: int | None, embedder: str, as_json: bool,
            as_csv: bool, quiet: bool) -> None:
@@ -140,7 +126,7 @@ def people() -> None:
 @people.command("list")
 @gallery_option
 @output_options
-@_errors_to_fail
+@errors_to_fail
 def people_list(gallery_location: str | None, as_json: bool, as_csv: bool) -> None:
     """Every person of the gallery, with their number of samples."""
     fmt = output_format(as_json, as_csv)
@@ -158,7 +144,7 @@ def people_list(gallery_location: str | None, as_json: bool, as_csv: bool) -> No
 @click.argument("name")
 @gallery_option
 @output_options
-@_errors_to_fail
+@errors_to_fail
 def people_show(name: str, gallery_location: str | None, as_json: bool, as_csv: bool) -> None:
     """One person's details and samples (NAME may also be a numeric id)."""
     fmt = output_format(as_json, as_csv)
@@ -177,7 +163,7 @@ def people_show(name: str, gallery_location: str | None, as_json: bool, as_csv: 
 @click.argument("name")
 @click.argument("new_name")
 @gallery_option
-@_errors_to_fail
+@errors_to_fail
 def people_rename(name: str, new_name: str, gallery_location: str | None) -> None:
     """Give person NAME the name NEW_NAME."""
     with _opened(gallery_location, create=False) as gallery:
@@ -189,7 +175,7 @@ def people_rename(name: str, new_name: str, gallery_location: str | None) -> Non
 @click.argument("source")
 @click.argument("target")
 @gallery_option
-@_errors_to_fail
+@errors_to_fail
 def people_merge(source: str, target: str, gallery_location: str | None) -> None:
     """Move every sample of SOURCE to TARGET and remove SOURCE (the same person enrolled under two names)."""
     with _opened(gallery_location, create=False) as gallery:
@@ -201,7 +187,7 @@ def people_merge(source: str, target: str, gallery_location: str | None) -> None
 @click.argument("name")
 @gallery_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@_errors_to_fail
+@errors_to_fail
 def people_remove(name: str, gallery_location: str | None, yes: bool) -> None:
     """Delete person NAME with all their samples and crops (overwritten on disk in a SQLite gallery)."""
     with _opened(gallery_location, create=False) as gallery:
@@ -221,7 +207,7 @@ def people_remove(name: str, gallery_location: str | None, yes: bool) -> None:
               help="How many nearest people to list per face.")
 @analyzer_options(embedder=True)
 @output_options
-@_errors_to_fail
+@errors_to_fail
 def search(photo: Path, gallery_location: str | None, top_k: int, detector: str, upsample: int,
            min_face_size_px: int, max_side: int | None, embedder: str, as_json: bool, as_csv: bool) -> None:
     """The K nearest people of the gallery for every face of PHOTO, with their distances (no threshold)."""

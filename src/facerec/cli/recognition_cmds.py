@@ -7,7 +7,6 @@ invoked on their own (outside the ``facerec`` group).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,12 +23,12 @@ from facerec.cli._common import (
     batch_options,
     emit,
     errors_document,
+    errors_to_fail,
     expand_paths,
     output_format,
     output_options,
     run_files,
 )
-from facerec.errors import FacerecError
 from facerec.types import Box, Face
 
 __all__ = ["COMMANDS", "calibrate", "cluster"]
@@ -38,19 +37,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Margin added around a face box on each side when a crop is written, as a fraction of the box size.
 CROP_MARGIN = 0.25
-
-
-def _one_line_errors(func: F) -> F:
-    """Turn :class:`~facerec.errors.FacerecError` into ``facerec: <message>`` and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FacerecError as exc:
-            raise Fail(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 # -- cluster --------------------------------------------------------------------------------------------------------
@@ -72,7 +58,7 @@ def _one_line_errors(func: F) -> F:
 @batch_options
 @output_options
 @click.pass_context
-@_one_line_errors
+@errors_to_fail
 def cluster(ctx: click.Context, /, photos: tuple[Path, ...], method: str, distance_threshold: float | None,
             min_cluster_size: int, seed: int, crops_dir: Path | None, workers: int, quiet: bool, as_json: bool,
             as_csv: bool, **analyzer: Any) -> None:
@@ -207,7 +193,7 @@ def _cluster_document(rows: Sequence[ClusterRow], results: Sequence[FileResult],
 @analyzer_options(embedder=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON instead of a summary.")
-@_one_line_errors
+@errors_to_fail
 def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int, quiet: bool, as_json: bool,
               **analyzer: Any) -> None:
     """Calibrate the decision threshold on DATA_DIR, a folder with one sub-folder of photos per person.
