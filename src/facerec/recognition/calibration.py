@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from facerec.compare import Verification
 from facerec.errors import ConfigurationError
 from facerec.recognition.data import LabelledEmbeddings, ProgressCallback, embed_directory
 
@@ -182,24 +183,18 @@ def fit_match_probability(genuine: Any, impostor: Any, *, max_iter: int = 100) -
 
 
 @dataclass(frozen=True)
-class CalibratedVerification:
-    """The answer to "are these the same person?" with a calibrated probability.
+class CalibratedVerification(Verification):
+    """A :class:`~facerec.compare.Verification` with a calibrated probability.
 
     Attributes:
-        distance: Euclidean distance between the two embeddings (lower is more alike).
-        threshold: the calibrated distance threshold (lower is stricter).
-        same: ``distance <= threshold``.
-        probability: calibrated ``P(same person | distance)`` at the calibration's prior.
+        probability: calibrated ``P(same person | distance)`` at the calibration's prior; ``threshold`` is the
+            calibrated distance threshold (lower is stricter).
     """
 
-    distance: float
-    threshold: float
-    same: bool
     probability: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"distance": self.distance, "threshold": self.threshold, "same": self.same,
-                "probability": self.probability}
+        return {**super().to_dict(), "probability": self.probability}
 
 
 @dataclass(frozen=True)
