@@ -213,6 +213,25 @@ def test_gallery_people_operations(open_new: OpenGallery) -> None:
         assert gallery.integrity_check() == []
 
 
+def test_add_samples_can_create_the_person_in_the_same_transaction(open_new: OpenGallery) -> None:
+    v = _vectors(3, seed=4)
+    with open_new() as gallery:
+        with pytest.raises(PersonNotFoundError):
+            gallery.add_samples("carol", [NewSample(v[0])], model_id="m")
+        assert gallery.count_people() == 0
+        first = gallery.add_samples("carol", [NewSample(v[0])], model_id="m", create_person=True)
+        second = gallery.add_samples("carol", [NewSample(v[1])], model_id="m", create_person=True)
+        assert [p.name for p in gallery.list_people()] == ["carol"]
+        assert [s.id for s in gallery.samples_of("carol")] == first + second
+        # a refused sample creates nobody
+        with pytest.raises(ModelMismatchError):
+            gallery.add_samples("dave", [NewSample(v[2])], model_id="other", create_person=True)
+        with pytest.raises(ConfigurationError):
+            gallery.add_samples("dave", [NewSample(np.full(128, np.nan))], model_id="m", create_person=True)
+        assert gallery.find_person("dave") is None
+        assert gallery.integrity_check() == []
+
+
 def test_gallery_search_follows_changes(open_new: OpenGallery) -> None:
     v = _vectors(4, seed=3)
     with open_new() as gallery:

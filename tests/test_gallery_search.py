@@ -94,3 +94,118 @@ def test_gallery_searcher_auto_switches_to_hnsw_above_the_cut_off(tmp_path) -> N
         gallery.add_samples("a", [NewSample(v) for v in vectors[10:]], model_id="m")
         gallery.search(vectors[0], model_id="m")
         assert searcher.engine_name == ("hnsw" if hnswlib_available() else "exact")
+
+
+def _enroll(gallery: SQLiteGallery, vectors: np.ndarray, labels: np.ndarray, people: range) -> None:
+    for person in people:
+        gallery.get_or_add_person(f"p{person}")
+        gallery.add_samples(f"p{person}", [NewSample(v) for v in vectors[labels == person]], model_id="m")
+
+
+@needs_hnswlib
+def test_hnsw_index_is_saved_and_the_next_process_catches_up_from_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    vectors, labels, _ = face_like_embeddings(60, 4, seed=3)
+    path = tmp_path / "g.sqlite"
+    with SQLiteGallery(path) as gallery:
+        gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        _enroll(gallery, vectors, labels, range(40))
+        assert gallery.search(vectors[0], model_id="m", top_k=1)[0][0].name == "p0"
+        assert gallery._searcher.index_origin == "built"
+    assert path.with_name("g.sqlite.hnsw").is_file() and path.with_name("g.sqlite.hnsw.npz").is_file()
+    with SQLiteGallery(path) as gallery:  # more people enrolled by a process that never searched
+        _enroll(gallery, vectors, labels, range(40, 60))
+    with SQLiteGallery(path) as gallery:
+        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        for person in (3, 45, 59):
+            top = gallery.search(vectors[labels == person][1], model_id="m", top_k=1)[0][0]
+            assert top.name == f"p{person}" and top.distance == pytest.approx(0.0, abs=1e-5)
+        assert searcher.index_origin == "loaded"
+        assert len(searcher._engine) == 240  # type: ignore[arg-type]
+
+
+@needs_hnswlib
+def test_removal_erases_the_embedding_from_the_saved_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    vectors, labels, _ = face_like_embeddings(30, 4, seed=8)
+    path = tmp_path / "g.sqlite"
+    with SQLiteGallery(path) as gallery:
+        gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        _enroll(gallery, vectors, labels, range(30))
+        gallery.search(vectors[0], model_id="m")
+    index_file = path.with_name("g.sqlite.hnsw")
+    gone = vectors[labels == 7]
+    assert gone[0].tobytes() in index_file.read_bytes()
+    with SQLiteGallery(path) as gallery:  # a process that removes without searching
+        gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        gallery.remove_person("p7")
+        gallery.remove_sample(gallery.samples_of("p8")[0].id)
+    data = index_file.read_bytes()
+    for vector in [*gone, vectors[labels == 8][0]]:
+        assert vector.tobytes() not in data
+    assert vectors[labels == 8][1].tobytes() in data
+    with SQLiteGallery(path) as gallery:
+        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        assert gallery.search(gone[0], model_id="m", top_k=1)[0][0].name != "p7"
+        assert searcher.index_origin == "loaded"
+
+
+@needs_hnswlib
+def test_a_saved_index_that_does_not_match_the_gallery_is_rebuilt(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    vectors, labels, _ = face_like_embeddings(20, 3, seed=9)
+    first, second = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    for path, order in ((first, 1), (second, -1)):
+        with SQLiteGallery(path) as gallery:
+            gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+            _enroll(gallery, vectors[::order], labels[::order], range(20))
+            gallery.search(vectors[0], model_id="m")
+    # b's index beside a: another gallery (and other vectors under the same sample ids)
+    for suffix in (".hnsw", ".hnsw.npz"):
+        second.with_name("b.sqlite" + suffix).replace(first.with_name("a.sqlite" + suffix))
+    with SQLiteGallery(first) as gallery:
+        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        assert gallery.search(vectors[5], model_id="m", top_k=1)[0][0].distance == pytest.approx(0.0, abs=1e-5)
+        assert searcher.index_origin == "built"
+    # an index file from another save than its description (a crash between the two renames)
+    index_file = first.with_name("a.sqlite.hnsw")
+    index_file.write_bytes(index_file.read_bytes())
+    with SQLiteGallery(first) as gallery:
+        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        gallery.search(vectors[5], model_id="m")
+        assert searcher.index_origin == "built"
+    # damaged files
+    index_file.write_bytes(b"not an index")
+    first.with_name("a.sqlite.hnsw.npz").write_bytes(b"junk")
+    with SQLiteGallery(first) as gallery:
+        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        assert gallery.search(vectors[labels == 5][0], model_id="m", top_k=1)[0][0].name == "p5"
+        assert searcher.index_origin == "built"
+
+
+@needs_hnswlib
+def test_index_files_are_deleted_when_the_gallery_shrinks_below_the_cut_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    vectors, labels, _ = face_like_embeddings(10, 3, seed=4)
+    path = tmp_path / "g.sqlite"
+    with SQLiteGallery(path) as gallery:
+        gallery._searcher = GallerySearcher(ann_min_samples=25, index_path=gallery.index_path())
+        _enroll(gallery, vectors, labels, range(10))
+        gallery.search(vectors[0], model_id="m")
+        assert gallery._searcher.engine_name == "hnsw"
+    assert path.with_name("g.sqlite.hnsw").is_file()
+    with SQLiteGallery(path) as gallery:
+        gallery._searcher = GallerySearcher(ann_min_samples=25, index_path=gallery.index_path())
+        gallery.remove_person("p0")
+        gallery.remove_person("p1")
+        assert gallery._searcher.engine_name == "exact"
+    assert not path.with_name("g.sqlite.hnsw").exists()
+    assert not path.with_name("g.sqlite.hnsw.npz").exists()
+
+
+@needs_hnswlib
+def test_many_removals_rebuild_the_graph(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    vectors, labels, _ = face_like_embeddings(600, 4, seed=10)
+    ids = np.arange(len(labels), dtype=np.int64) + 1
+    index = HnswSearch()
+    index.add(ids, labels, vectors)
+    index.remove(ids[:1000].tolist())
+    assert index.erased == 1000 and len(index) == 1400 and index.needs_rebuild
+    top = index.search(vectors[1500:1501], top_k=1)[0][0]
+    assert top[0] == 1501 and top[2] == pytest.approx(0.0, abs=1e-5)

@@ -334,7 +334,8 @@ class Gallery(abc.ABC):
 
     # -- samples ---------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str) -> list[int]:
+    def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
+                    create_person: bool = False) -> list[int]:
         """Add face samples of one person in one transaction.
 
         Idempotent: a sample whose (person, source SHA-256, box) is stored already is not added again; its
@@ -345,6 +346,8 @@ class Gallery(abc.ABC):
             samples: the samples.
             model_id: the model that made the embeddings (see :func:`model_id_for`). The first samples bind the
                 gallery to it.
+            create_person: when ``person`` is a name not in the gallery, add the person in the same transaction
+                as the samples (so an interrupted enrollment never leaves a person without samples).
 
         Returns:
             The sample ids, in the order of ``samples``.
@@ -383,6 +386,13 @@ class Gallery(abc.ABC):
     def sample_people(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """``(sample_ids, person_ids)`` of every sample, by sample id (cheap: no embeddings)."""
 
+    def embeddings_for(self, sample_ids: Sequence[int]) -> npt.NDArray[np.float32]:
+        """The embeddings of some samples, in the order given (``(n, 128)``; missing ids are left out)."""
+        table = self.embedding_table()
+        row = {int(s): i for i, s in enumerate(table.sample_ids.tolist())}
+        rows = [row[int(s)] for s in sample_ids if int(s) in row]
+        return table.vectors[rows]
+
     @abc.abstractmethod
     def generation(self) -> int:
         """A number that grows with every committed change (caches compare it to know they are stale)."""
@@ -416,8 +426,35 @@ class Gallery(abc.ABC):
         self.check_model(model_id)
         matrix = as_queries(queries)
         if self._searcher is None:
-            self._searcher = GallerySearcher()
+            self._searcher = GallerySearcher(index_path=self.index_path())
         return self._searcher.search(self, matrix, top_k=top_k)
+
+    def index_path(self) -> Path | None:
+        """Where the approximate search index of this gallery is kept between processes (``None``: nowhere)."""
+        return None
+
+    def index_header(self) -> dict[str, Any]:
+        """What a saved search index must have been made for: this gallery and its model."""
+        return {"gallery": self.location, "model_id": self.model_id}
+
+    def _refresh_index(self) -> None:
+        """After a removal: bring a saved search index in step, so that no file keeps a removed embedding.
+
+        When that fails the index files are deleted (they are a cache: the next search rebuilds them).
+        """
+        from facerec.gallery.search import GallerySearcher, remove_index_files
+
+        path = self.index_path()
+        if path is None or (self._searcher is None and not path.exists()):
+            return
+        try:
+            if self._searcher is None:
+                self._searcher = GallerySearcher(index_path=path)
+            self._searcher.refresh(self)
+        except Exception:
+            self._searcher = None
+            remove_index_files(path)
+            raise
 
     # -- upkeep ----------------------------------------------------------------------------------------------
     @abc.abstractmethod

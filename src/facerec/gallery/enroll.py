@@ -203,6 +203,6 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
     crop = face_crop_jpeg(rgb, face.box, size_px=crop_size_px) if store_crops else None
     sample = NewSample(embedding=face.embedding, source=str(path), source_sha256=sha, box=face.box,
                        score=float(face.score), crop_jpeg=crop)
-    person = person or gallery.get_or_add_person(name)
-    (sample_id,) = gallery.add_samples(person, [sample], model_id=model_id)
+    # the person is created in the same transaction as the first sample: a killed run leaves no empty person
+    (sample_id,) = gallery.add_samples(person or name, [sample], model_id=model_id, create_person=True)
     return EnrollOutcome(path, name, "enrolled", sample_id=sample_id, faces=1)

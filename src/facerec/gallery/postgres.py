@@ -309,15 +309,24 @@ class PostgresGallery(Gallery):
         return int(removed)
 
     # -- samples ---------------------------------------------------------------------------------------------
-    def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str) -> list[int]:
+    def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
+                    create_person: bool = False) -> list[int]:
         if not model_id:
             raise ConfigurationError("model_id must name the model that made the embeddings")
         self.check_model(model_id)
         vectors = [check_embedding(s.embedding, f"sample {i} embedding") for i, s in enumerate(samples)]
-        target = self.get_person(person)
+        new_name = check_name(person) if create_person and isinstance(person, str) else None
+        target = self.find_person(new_name) if new_name is not None else self.get_person(person)
         s = self.schema
         ids: list[int] = []
         with self._write() as c:
+            if target is None and new_name is not None:
+                row = c.execute(f"INSERT INTO {s}.people(name, metadata) VALUES (%s, '{{}}'::jsonb) "
+                                "ON CONFLICT (name) DO NOTHING RETURNING id, created", (new_name,)).fetchone()
+                if row is None:
+                    row = c.execute(f"SELECT id, created FROM {s}.people WHERE name = %s", (new_name,)).fetchone()
+                target = Person(id=int(row[0]), name=new_name, metadata={}, created=_utc(row[1]), sample_count=0)
+            assert target is not None
             # lock the meta row: binding the model and bumping the generation are serialized
             bound = c.execute(f"SELECT value FROM {s}.meta WHERE key = 'model_id' FOR UPDATE").fetchone()
             if bound is None:

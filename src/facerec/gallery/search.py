@@ -16,8 +16,13 @@ per-person minimum for the exact searcher.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -57,6 +62,15 @@ def default_ef(size: int) -> int:
     (ENVIRONMENT.md measured recall@1 0.999 at ef 1024 on its 1,000,000 face-like samples; on facerec's more
     crowded synthetic set it was 0.858, see docs/BENCHMARKS.md)."""
     return DEFAULT_EF if size < 500_000 else 2 * DEFAULT_EF
+
+#: HNSW graph degree and build depth (hnswlib's usual values).
+DEFAULT_M = 16
+DEFAULT_EF_CONSTRUCTION = 200
+
+#: Layout version of a saved index's description file.
+INDEX_FORMAT = 1
+
+_log = logging.getLogger("facerec.gallery")
 
 SearchMethod = Literal["auto", "exact", "hnsw"]
 
@@ -167,26 +181,50 @@ class ExactSearch:
 class HnswSearch:
     """Approximate nearest-people search with an ``hnswlib`` HNSW index, updated in place.
 
+    Removed samples are erased, not only hidden: their vector in the index is overwritten with zeros before the
+    element is marked deleted (hnswlib keeps deleted elements as graph nodes), so a saved index never holds the
+    embedding of a removed person. When erased elements pass a fifth of the live ones the graph is worth
+    rebuilding; :attr:`needs_rebuild` says so.
+
     Args:
         ef: search depth (higher is more accurate and slower; see :data:`DEFAULT_EF`).
-        m: graph degree (16 is hnswlib's usual value).
+        m: graph degree (:data:`DEFAULT_M`).
         ef_construction: build depth (higher builds slower and a little better).
         threads: threads for building (``-1``: all cores).
     """
 
-    def __init__(self, *, ef: int = DEFAULT_EF, m: int = 16, ef_construction: int = 200, threads: int = -1) -> None:
+    def __init__(self, *, ef: int = DEFAULT_EF, m: int = DEFAULT_M, ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+                 threads: int = -1) -> None:
         import hnswlib
 
         self.ef = ef
+        self.m = m
+        self.ef_construction = ef_construction
         self.threads = threads
         self._index = hnswlib.Index(space="l2", dim=EMBEDDING_DIM)
         self._index.init_index(max_elements=1024, ef_construction=ef_construction, M=m)
         if threads > 0:
             self._index.set_num_threads(threads)
         self._person_of: dict[int, int] = {}
+        self.erased = 0
 
     def __len__(self) -> int:
         return len(self._person_of)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """Whether erased elements have grown to a fifth of the live ones (and at least 1,000)."""
+        return self.erased >= max(1000, len(self._person_of) // 5)
+
+    def ids(self) -> npt.NDArray[np.int64]:
+        """The live sample ids, ascending."""
+        return np.sort(np.fromiter(self._person_of, dtype=np.int64, count=len(self._person_of)))
+
+    def vectors(self, sample_ids: Sequence[int]) -> npt.NDArray[np.float32]:
+        """The stored vectors of some live samples."""
+        if len(sample_ids) == 0:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return np.asarray(self._index.get_items(list(map(int, sample_ids))), dtype=np.float32)
 
     def add(self, sample_ids: npt.NDArray[np.int64], person_ids: npt.NDArray[np.int64],
             vectors: npt.NDArray[np.float32]) -> None:
@@ -201,16 +239,79 @@ class HnswSearch:
         self._person_of.update(zip(np.asarray(sample_ids).tolist(), np.asarray(person_ids).tolist()))
 
     def remove(self, sample_ids: Sequence[int]) -> None:
-        """Mark samples deleted (they are skipped by searches)."""
-        for sid in sample_ids:
-            if self._person_of.pop(int(sid), None) is not None:
-                self._index.mark_deleted(int(sid))
+        """Erase samples: overwrite their vectors with zeros and mark them deleted (searches skip them)."""
+        gone = [int(sid) for sid in sample_ids if self._person_of.pop(int(sid), None) is not None]
+        if not gone:
+            return
+        zeros = np.zeros((len(gone), EMBEDDING_DIM), dtype=np.float32)
+        self._index.add_items(zeros, np.asarray(gone, dtype=np.uint64), num_threads=self.threads)
+        for sid in gone:
+            self._index.mark_deleted(sid)
+        self.erased += len(gone)
 
-    def set_people(self, person_of: dict[int, int]) -> None:
-        """Update which person each sample belongs to (after renames of ids by a merge)."""
+    def set_people(self, person_of: dict[int, int]) -> bool:
+        """Update which person each sample belongs to (a merge moves samples); whether any moved."""
+        moved = False
         for sid, pid in person_of.items():
-            if sid in self._person_of:
+            old = self._person_of.get(sid)
+            if old is not None and old != pid:
                 self._person_of[sid] = pid
+                moved = True
+        return moved
+
+    def save(self, path: Path, header: dict[str, Any]) -> None:
+        """Write the index to ``path`` and its description (``header``, the live ids) to ``path`` + ``.npz``.
+
+        Both files are written under temporary names and renamed into place, index first; the description records
+        the index file's size and modification time, so an index and a description from different saves (a crash
+        between the renames, two processes saving at once) are recognised and not used.
+        """
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp_meta = path.with_name(f"{path.name}.npz.{os.getpid()}.tmp.npz")
+        try:
+            self._index.save_index(str(tmp))
+            stat = tmp.stat()
+            header = {**header, "format": INDEX_FORMAT, "m": self.m, "ef_construction": self.ef_construction,
+                      "erased": self.erased, "count": int(self._index.get_current_count()),
+                      "file_size": stat.st_size, "file_mtime_ns": stat.st_mtime_ns}
+            ids = self.ids()
+            pids = np.fromiter((self._person_of[int(s)] for s in ids), dtype=np.int64, count=len(ids))
+            np.savez(tmp_meta, header=np.asarray(json.dumps(header)), ids=ids, person_ids=pids)
+            os.replace(tmp, path)
+            os.replace(tmp_meta, index_meta_path(path))
+        finally:
+            for leftover in (tmp, tmp_meta):
+                leftover.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: Path, header: dict[str, Any], *, ef: int = DEFAULT_EF) -> HnswSearch | None:
+        """An index saved by :meth:`save`, or ``None`` when the files are missing, damaged, from another save
+        or their description does not match ``header`` (the gallery and model they were made for)."""
+        import hnswlib
+
+        try:
+            with np.load(index_meta_path(path), allow_pickle=False) as meta:
+                saved = json.loads(str(meta["header"]))
+                ids = np.asarray(meta["ids"], dtype=np.int64)
+                pids = np.asarray(meta["person_ids"], dtype=np.int64)
+            stat = path.stat()
+        except (OSError, ValueError, KeyError):
+            return None
+        if (saved.get("format") != INDEX_FORMAT or any(saved.get(k) != v for k, v in header.items())
+                or saved.get("file_size") != stat.st_size or saved.get("file_mtime_ns") != stat.st_mtime_ns):
+            return None
+        self = cls(ef=ef, m=int(saved["m"]), ef_construction=int(saved["ef_construction"]))
+        try:
+            index = hnswlib.Index(space="l2", dim=EMBEDDING_DIM)
+            index.load_index(str(path), max_elements=int(saved["count"]) + 1024)
+        except (RuntimeError, ValueError, OSError):
+            return None
+        if index.get_current_count() != saved["count"]:
+            return None
+        self._index = index
+        self._person_of = dict(zip(ids.tolist(), pids.tolist()))
+        self.erased = int(saved["erased"])
+        return self
 
     def search(self, queries: npt.NDArray[np.float32], top_k: int) -> list[Ranked]:
         """The ``top_k`` nearest people of each query (approximate)."""
@@ -236,34 +337,64 @@ class HnswSearch:
         return out
 
 
+def index_meta_path(path: Path) -> Path:
+    """The description file saved beside an index file."""
+    return path.with_name(path.name + ".npz")
+
+
+def remove_index_files(path: Path) -> None:
+    """Delete a saved index and its description (missing files are fine)."""
+    for file in (path, index_meta_path(path)):
+        try:
+            file.unlink(missing_ok=True)
+        except OSError:
+            _log.warning("could not delete search index file %s", file)
+
+
 class GallerySearcher:
     """Keeps an exact or HNSW searcher in step with a gallery, updating it incrementally.
 
     On each search it compares the gallery's :meth:`~facerec.gallery.base.Gallery.generation` with the one it last
     saw; when they differ it reads the (sample, person) pairs, adds the embeddings of samples newer than the
-    newest it holds, drops the deleted ones and updates the person of each sample (merges). Sample ids are never
+    newest it holds, erases the deleted ones and updates the person of each sample (merges). Sample ids are never
     reused, so this is exact bookkeeping.
+
+    With an ``index_path`` (a SQLite gallery gives ``<gallery file>.hnsw``) the HNSW index is saved there and the
+    next process loads it and catches up incrementally instead of building it again (minutes at a million
+    samples). A saved index is checked before use: made for this gallery and model, complete (not from a crash
+    between writes) and holding the same vectors as the gallery for a spread of samples; otherwise it is rebuilt.
+    It is saved after a sync that changed it, at most every ``save_interval_s`` seconds, and in :meth:`flush`;
+    after a removal :meth:`refresh` saves at once, so the file never keeps a removed embedding. Below the cut-off
+    the files are deleted.
 
     Args:
         method: ``"exact"``, ``"hnsw"`` or ``"auto"`` (HNSW from ``ann_min_samples`` samples when hnswlib is
             installed, else exact).
         ann_min_samples: the size from which ``"auto"`` uses HNSW.
         ef: HNSW search depth (default: :func:`default_ef` of the gallery's size).
+        index_path: where to keep the HNSW index between processes (``None``: in memory only).
+        save_interval_s: the shortest time between two saves of a changed index by :meth:`search`.
     """
 
     def __init__(self, *, method: SearchMethod = "auto", ann_min_samples: int = ANN_MIN_SAMPLES,
-                 ef: int | None = None) -> None:
+                 ef: int | None = None, index_path: Path | None = None, save_interval_s: float = 60.0) -> None:
         if method not in ("auto", "exact", "hnsw"):
             raise ConfigurationError(f"search method must be 'auto', 'exact' or 'hnsw', got {method!r}")
         self.method = method
         self.ann_min_samples = ann_min_samples
         self.ef = ef
-        self._lock = threading.Lock()
+        self.index_path = index_path
+        self.save_interval_s = save_interval_s
+        self._lock = threading.RLock()
         self._generation: int | None = None
         self._max_id = 0
         self._ids = np.zeros(0, dtype=np.int64)
         self._engine: ExactSearch | HnswSearch | None = None
         self._names: dict[int, str] = {}
+        self._dirty = False
+        self._saved_at: float | None = None
+        #: where the HNSW index of the last sync came from: ``"built"``, ``"loaded"`` or ``None`` (exact search)
+        self.index_origin: str | None = None
 
     @property
     def engine_name(self) -> str:
@@ -275,55 +406,120 @@ class GallerySearcher:
             return True
         return self.method == "auto" and size >= self.ann_min_samples and hnswlib_available()
 
+    def _load(self, gallery: Gallery, ids: npt.NDArray[np.int64], ef: int) -> HnswSearch | None:
+        if self.index_path is None or not self.index_path.exists():
+            return None
+        engine = HnswSearch.load(self.index_path, gallery.index_header(), ef=ef)
+        if engine is None:
+            return None
+        # the same vectors as the gallery for a spread of samples both hold
+        common = np.intersect1d(engine.ids(), ids, assume_unique=True)
+        probe = common[np.linspace(0, len(common) - 1, num=min(16, len(common))).astype(np.int64)] if len(common) else common
+        stored = gallery.embeddings_for(probe.tolist())
+        if len(stored) != len(probe) or not np.array_equal(engine.vectors(probe.tolist()), stored):
+            return None
+        return engine
+
+    def _build(self, gallery: Gallery, want_hnsw: bool, ef: int) -> ExactSearch | HnswSearch:
+        table = gallery.embedding_table()
+        engine: ExactSearch | HnswSearch
+        if want_hnsw:
+            engine = HnswSearch(ef=ef)
+            engine.add(table.sample_ids, table.person_ids, table.vectors)
+            self._dirty = True
+            self.index_origin = "built"
+        else:
+            engine = ExactSearch(table.sample_ids, table.person_ids, table.vectors)
+        self._ids = table.sample_ids
+        self._max_id = int(table.sample_ids.max()) if len(table) else 0
+        return engine
+
     def sync(self, gallery: Gallery) -> None:
         """Bring the searcher up to date with ``gallery`` (cheap when nothing changed)."""
+        with self._lock:
+            self._sync(gallery)
+
+    def _sync(self, gallery: Gallery) -> None:
         generation = gallery.generation()
         if generation == self._generation and self._engine is not None:
             return
         ids, pids = gallery.sample_people()
         want_hnsw = self._want_hnsw(len(ids))
+        ef = self.ef or default_ef(len(ids))
+        if not want_hnsw:
+            self.index_origin = None
+            self._dirty = False
+            if self.index_path is not None and self.index_path.exists():
+                remove_index_files(self.index_path)
         if self._engine is None or want_hnsw != isinstance(self._engine, HnswSearch):
-            table = gallery.embedding_table()
-            engine: ExactSearch | HnswSearch
-            if want_hnsw:
-                engine = HnswSearch(ef=self.ef or default_ef(len(ids)))
-                engine.add(table.sample_ids, table.person_ids, table.vectors)
+            loaded = self._load(gallery, ids, ef) if want_hnsw else None
+            if loaded is None:
+                self._engine = self._build(gallery, want_hnsw, ef)
             else:
-                engine = ExactSearch(table.sample_ids, table.person_ids, table.vectors)
-            self._engine = engine
-            self._ids = table.sample_ids
-            self._max_id = int(table.sample_ids.max()) if len(table) else 0
-        else:
-            gone = np.setdiff1d(self._ids, ids, assume_unique=True)
-            fresh = gallery.embedding_table(after_id=self._max_id)
-            if isinstance(self._engine, HnswSearch):
-                self._engine.remove(gone.tolist())
-                self._engine.set_people(dict(zip(ids.tolist(), pids.tolist())))
-                self._engine.add(fresh.sample_ids, fresh.person_ids, fresh.vectors)
-                self._engine.ef = self.ef or default_ef(len(ids))
-            else:
-                if len(gone):
-                    self._engine.keep(~np.isin(self._engine.sample_ids, gone))
-                # merges move samples between people: take the current owner of every kept sample
-                order = np.searchsorted(ids, self._engine.sample_ids)
-                self._engine.person_ids = pids[order]
-                self._engine.add(fresh.sample_ids, fresh.person_ids, fresh.vectors)
-            self._ids = ids
-            if len(fresh):
-                self._max_id = max(self._max_id, int(fresh.sample_ids.max()))
+                self._engine, self.index_origin = loaded, "loaded"
+                self._ids = loaded.ids()
+                self._max_id = int(loaded.ids().max()) if len(loaded) else 0
+        gone = np.setdiff1d(self._ids, ids, assume_unique=True)
+        fresh = gallery.embedding_table(after_id=self._max_id)
+        engine = self._engine
+        if isinstance(engine, HnswSearch):
+            before = (len(engine), engine.erased)
+            engine.remove(gone.tolist())
+            moved = engine.set_people(dict(zip(ids.tolist(), pids.tolist())))
+            engine.add(fresh.sample_ids, fresh.person_ids, fresh.vectors)
+            engine.ef = ef
+            if (len(engine), engine.erased) != before or moved:
+                self._dirty = True
+            if engine.needs_rebuild:  # many erased nodes: a fresh graph searches better
+                self._engine = self._build(gallery, True, ef)
+        elif engine is not None:
+            if len(gone):
+                engine.keep(~np.isin(engine.sample_ids, gone))
+            # merges move samples between people: take the current owner of every kept sample
+            order = np.searchsorted(ids, engine.sample_ids)
+            engine.person_ids = pids[order]
+            engine.add(fresh.sample_ids, fresh.person_ids, fresh.vectors)
+        self._ids = ids
+        if len(fresh):
+            self._max_id = max(self._max_id, int(fresh.sample_ids.max()))
         self._names = {p.id: p.name for p in gallery.list_people()}
         self._generation = generation
+
+    def _save(self, gallery: Gallery) -> None:
+        if not (self._dirty and isinstance(self._engine, HnswSearch) and self.index_path is not None):
+            return
+        try:
+            self._engine.save(self.index_path, gallery.index_header())
+        except (OSError, RuntimeError) as exc:  # a read-only folder, a full disk: searching still works
+            _log.warning("could not save the search index to %s: %s", self.index_path, exc)
+            return
+        self._dirty = False
+        self._saved_at = time.monotonic()
+
+    def refresh(self, gallery: Gallery) -> None:
+        """Sync with ``gallery`` and save the index at once (after a removal: no saved copy keeps it)."""
+        with self._lock:
+            self._sync(gallery)
+            self._save(gallery)
+
+    def flush(self, gallery: Gallery) -> None:
+        """Save the index if it changed since it was last saved."""
+        with self._lock:
+            self._save(gallery)
 
     def search(self, gallery: Gallery, queries: npt.NDArray[np.float32], *, top_k: int = 3) -> list[list[Match]]:
         """The ``top_k`` nearest people of each query in ``gallery``."""
         if top_k < 1:
             raise ConfigurationError(f"top_k must be >= 1, got {top_k}")
         with self._lock:
-            self.sync(gallery)
-            assert_engine = self._engine
-            if assert_engine is None:  # pragma: no cover - sync always sets it
+            self._sync(gallery)
+            if self._dirty and (self._saved_at is None
+                                or time.monotonic() - self._saved_at >= self.save_interval_s):
+                self._save(gallery)
+            engine = self._engine
+            if engine is None:  # pragma: no cover - sync always sets it
                 return [[] for _ in range(len(queries))]
-            ranked = assert_engine.search(queries, top_k)
+            ranked = engine.search(queries, top_k)
             names = self._names
         return [[Match(person_id=pid, name=names.get(pid, f"#{pid}"), distance=dist, sample_id=sid)
                  for sid, pid, dist in row] for row in ranked]

@@ -11,6 +11,9 @@ Settings, chosen for a store of biometric data that must survive crashes and for
   WAL is checkpointed and truncated, so a removed person's embeddings and crops are gone from the bytes on disk.
 * Every change runs in one ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction; sample and person ids use
   ``AUTOINCREMENT`` and are never reused.
+* Large galleries are searched through an HNSW index saved beside the file (``<file>.hnsw`` and
+  ``<file>.hnsw.npz``, see :class:`~facerec.gallery.search.GallerySearcher`). It is a cache: deleting it costs a
+  rebuild. After every removal it is updated and saved at once with the removed vectors overwritten, or deleted.
 """
 
 from __future__ import annotations
@@ -204,6 +207,8 @@ class SQLiteGallery(Gallery):
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
+                if self._searcher is not None:
+                    self._searcher.flush(self)
                 self._forget_deleted()
                 self._conn.close()
                 self._conn = None
@@ -273,6 +278,7 @@ class SQLiteGallery(Gallery):
             c.execute("UPDATE samples SET person_id = ? WHERE person_id = ?", (dst.id, src.id))
             c.execute("DELETE FROM people WHERE id = ?", (src.id,))
         self._forget_deleted()
+        self._refresh_index()
         return self.get_person(dst.id)
 
     def remove_person(self, person: PersonRef) -> int:
@@ -281,18 +287,28 @@ class SQLiteGallery(Gallery):
             removed = c.execute("SELECT count(*) FROM samples WHERE person_id = ?", (target.id,)).fetchone()[0]
             c.execute("DELETE FROM people WHERE id = ?", (target.id,))  # cascades to samples and crops
         self._forget_deleted()
+        self._refresh_index()
         return int(removed)
 
     # -- samples ---------------------------------------------------------------------------------------------
-    def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str) -> list[int]:
+    def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
+                    create_person: bool = False) -> list[int]:
         if not model_id:
             raise ConfigurationError("model_id must name the model that made the embeddings")
         self.check_model(model_id)
         vectors = [check_embedding(s.embedding, f"sample {i} embedding") for i, s in enumerate(samples)]
-        target = self.get_person(person)
+        new_name = check_name(person) if create_person and isinstance(person, str) else None
+        target = self.find_person(new_name) if new_name is not None else self.get_person(person)
         ids: list[int] = []
         now = time.time()
         with self._write() as c:
+            if target is None and new_name is not None:
+                row = c.execute("SELECT id FROM people WHERE name = ?", (new_name,)).fetchone()
+                if row is None:
+                    row = (c.execute("INSERT INTO people(name, metadata, created) VALUES (?, '{}', ?)",
+                                     (new_name, now)).lastrowid,)
+                target = Person(id=int(row[0]), name=new_name, metadata={}, created=_utc(now), sample_count=0)
+            assert target is not None
             bound = c.execute("SELECT value FROM meta WHERE key = 'model_id'").fetchone()
             if bound is None:
                 c.execute("INSERT INTO meta(key, value) VALUES ('model_id', ?)", (model_id,))
@@ -326,6 +342,7 @@ class SQLiteGallery(Gallery):
             if c.execute("DELETE FROM samples WHERE id = ?", (int(sample_id),)).rowcount != 1:
                 raise GalleryError(f"no sample {sample_id} in gallery {self.path}")
         self._forget_deleted()
+        self._refresh_index()
 
     def samples_of(self, person: PersonRef) -> list[Sample]:
         target = self.get_person(person)
@@ -355,6 +372,23 @@ class SQLiteGallery(Gallery):
         ids, pids, blobs = zip(*rows)
         vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(n, EMBEDDING_DIM).copy()
         return EmbeddingTable(np.asarray(ids, dtype=np.int64), np.asarray(pids, dtype=np.int64), vectors)
+
+    def embeddings_for(self, sample_ids: Sequence[int]) -> npt.NDArray[np.float32]:
+        wanted = [int(s) for s in sample_ids]
+        found: dict[int, bytes] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            found.update(self._read(f"SELECT id, embedding FROM samples WHERE id IN ({','.join('?' * len(part))})",
+                                    part))
+        blobs = [found[s] for s in wanted if s in found]
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), EMBEDDING_DIM).copy()
+
+    def index_path(self) -> Path | None:
+        return self.path.with_name(self.path.name + ".hnsw")
+
+    def index_header(self) -> dict[str, Any]:
+        created = self._read("SELECT value FROM meta WHERE key = 'created'")
+        return {"gallery": created[0][0] if created else None, "model_id": self.model_id}
 
     def sample_people(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         rows = self._read("SELECT id, person_id FROM samples ORDER BY id")
