@@ -5,7 +5,7 @@ committed sample (``committed <sample_id> <sha256>``), then kills it with SIGKIL
 continue the same gallery (enrollment is idempotent, so each round picks up where the last one died). After the
 rounds, a final writer runs to completion, and the checker verifies that:
 
-* the gallery opens and ``integrity_check()`` reports nothing;
+* the gallery opens and ``integrity_check()`` reports nothing, and no person was left without samples;
 * every sample a writer reported as committed is present, with the embedding it was given;
 * no sample is stored twice (the final count equals the number of distinct inputs).
 
@@ -65,9 +65,9 @@ def write_synthetic(gallery_path: Path, samples: int, people: int) -> None:
             person = gallery.find_person(name)
             if person is not None and gallery.has_source(person, sha):
                 continue
-            person = person or gallery.get_or_add_person(name)
-            (sample_id,) = gallery.add_samples(person, [NewSample(vector, f"synthetic/{i}", sha, Box(0, 0, 10, 10))],
-                                               model_id=MODEL_ID)
+            (sample_id,) = gallery.add_samples(person or name,
+                                               [NewSample(vector, f"synthetic/{i}", sha, Box(0, 0, 10, 10))],
+                                               model_id=MODEL_ID, create_person=True)
             print(f"committed {sample_id} {sha}", flush=True)
 
 
@@ -142,7 +142,10 @@ def verify(args: argparse.Namespace, reported: dict[int, str]) -> dict[str, Any]
     with SQLiteGallery(args.gallery, create=False) as gallery:
         problems = gallery.integrity_check()
         stored: dict[int, tuple[str | None, np.ndarray]] = {}
-        for person in gallery.list_people():
+        people = gallery.list_people()
+        # a person is created in the same transaction as their first sample, so none may be left without one
+        problems += [f"person {p.name!r} has no samples" for p in people if p.sample_count == 0]
+        for person in people:
             for sample in gallery.samples_of(person):
                 stored[sample.id] = (sample.source_sha256, sample.embedding)
         count = gallery.count()

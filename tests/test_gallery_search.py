@@ -7,7 +7,7 @@ import pytest
 
 from facerec.gallery import NewSample, SQLiteGallery
 from facerec.gallery.search import DEFAULT_EF, ExactSearch, GallerySearcher, HnswSearch, hnswlib_available
-from facerec.gallery.synthetic import face_like_embeddings, face_like_queries
+from facerec.gallery.synthetic import GaussianFaceModel, face_like_embeddings, face_like_queries
 
 needs_hnswlib = pytest.mark.skipif(not hnswlib_available(), reason="hnswlib not installed: pip install '.[gallery]'")
 
@@ -209,3 +209,22 @@ def test_many_removals_rebuild_the_graph(tmp_path) -> None:  # type: ignore[no-u
     assert index.erased == 1000 and len(index) == 1400 and index.needs_rebuild
     top = index.search(vectors[1500:1501], top_k=1)[0][0]
     assert top[0] == 1501 and top[2] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_gaussian_face_model_recovers_the_covariances_it_was_drawn_from() -> None:
+    rng = np.random.default_rng(0)
+    truth = GaussianFaceModel(mean=rng.normal(size=128) * 0.1,
+                              between=rng.normal(size=(128, 20)) @ np.diag(np.linspace(0.12, 0.01, 20)) @
+                              rng.normal(size=(20, 128)) / np.sqrt(128),
+                              within=np.diag(np.linspace(0.05, 0.01, 128)))
+    vectors, labels, _ = truth.sample(800, 6, seed=1)
+    fitted = GaussianFaceModel.fit(vectors, labels)
+    for part in ("between", "within"):
+        expected = np.trace(getattr(truth, part) @ getattr(truth, part).T)
+        got = np.trace(getattr(fitted, part) @ getattr(fitted, part).T)
+        assert got == pytest.approx(expected, rel=0.1), part
+    np.testing.assert_allclose(fitted.mean, truth.mean, atol=0.06)
+    queries, query_labels = fitted.queries(np.zeros((3, 128), np.float32), 5, seed=2)
+    assert queries.shape == (5, 128) and set(query_labels.tolist()) <= {0, 1, 2}
+    with pytest.raises(ValueError, match="two or more"):
+        GaussianFaceModel.fit(vectors[:2], labels[:2])
