@@ -13,7 +13,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "describe_source", "load_image", 
 #: Images with more pixels than this are refused before decoding (about 8,000 x 8,000).
 DEFAULT_MAX_PIXELS = 64_000_000
 
-ImageInput = Union[str, os.PathLike[str], bytes, bytearray, IO[bytes], npt.NDArray[Any], Image.Image]
+ImageInput = str | os.PathLike[str] | bytes | bytearray | IO[bytes] | npt.NDArray[Any] | Image.Image
 
 
 def describe_source(source: object) -> str:
@@ -189,6 +189,6 @@ def resize_to_max_side(image: npt.NDArray[np.uint8], max_side: int) -> tuple[npt
     if longest <= max_side:
         return image, 1.0
     scale = max_side / longest
-    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
     return np.ascontiguousarray(small), width / size[0]

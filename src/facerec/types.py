@@ -25,7 +25,7 @@ __all__ = ["LANDMARK_GROUPS_5", "LANDMARK_GROUPS_68", "Box", "Detection", "Face"
 
 #: Named groups of the 68-point (iBUG 300-W) landmark scheme, as index ranges.
 LANDMARK_GROUPS_68: dict[str, tuple[int, ...]] = {
-    "chin": tuple(range(0, 17)),
+    "chin": tuple(range(17)),
     "left_eyebrow": tuple(range(17, 22)),
     "right_eyebrow": tuple(range(22, 27)),
     "nose_bridge": tuple(range(27, 31)),
@@ -89,7 +89,7 @@ class Box:
 
     def scaled(self, factor: float) -> Box:
         """This box with every coordinate multiplied by ``factor`` and rounded."""
-        return Box(*(int(round(v * factor)) for v in (self.left, self.top, self.right, self.bottom)))
+        return Box(*(round(v * factor) for v in (self.left, self.top, self.right, self.bottom)))
 
     def iou(self, other: Box) -> float:
         """Intersection over union with ``other``."""
