@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -98,24 +100,35 @@ def test_gallery_searcher_auto_switches_to_hnsw_above_the_cut_off(tmp_path) -> N
 
 def _enroll(gallery: SQLiteGallery, vectors: np.ndarray, labels: np.ndarray, people: range) -> None:
     for person in people:
-        gallery.get_or_add_person(f"p{person}")
-        gallery.add_samples(f"p{person}", [NewSample(v) for v in vectors[labels == person]], model_id="m")
+        gallery.add_samples(f"p{person}", [NewSample(v) for v in vectors[labels == person]], model_id="m",
+                            create_person=True)
+
+
+def _use_hnsw(gallery: SQLiteGallery) -> GallerySearcher:
+    """Search ``gallery`` through an HNSW index saved beside it, whatever its size."""
+    searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+    return searcher
+
+
+def _gallery_with_saved_index(path: Path, vectors: np.ndarray, labels: np.ndarray, people: range) -> str | None:
+    """Enroll ``people`` into a new gallery at ``path`` and search it once (which builds and saves the index)."""
+    with SQLiteGallery(path) as gallery:
+        searcher = _use_hnsw(gallery)
+        _enroll(gallery, vectors, labels, people)
+        assert gallery.search(vectors[0], model_id="m", top_k=1)[0][0].name == f"p{labels[0]}"
+        return searcher.index_origin
 
 
 @needs_hnswlib
 def test_hnsw_index_is_saved_and_the_next_process_catches_up_from_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     vectors, labels, _ = face_like_embeddings(60, 4, seed=3)
     path = tmp_path / "g.sqlite"
-    with SQLiteGallery(path) as gallery:
-        gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
-        _enroll(gallery, vectors, labels, range(40))
-        assert gallery.search(vectors[0], model_id="m", top_k=1)[0][0].name == "p0"
-        assert gallery._searcher.index_origin == "built"
+    assert _gallery_with_saved_index(path, vectors, labels, range(40)) == "built"
     assert path.with_name("g.sqlite.hnsw").is_file() and path.with_name("g.sqlite.hnsw.npz").is_file()
     with SQLiteGallery(path) as gallery:  # more people enrolled by a process that never searched
         _enroll(gallery, vectors, labels, range(40, 60))
     with SQLiteGallery(path) as gallery:
-        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        searcher = _use_hnsw(gallery)
         for person in (3, 45, 59):
             top = gallery.search(vectors[labels == person][1], model_id="m", top_k=1)[0][0]
             assert top.name == f"p{person}" and top.distance == pytest.approx(0.0, abs=1e-5)
@@ -127,15 +140,12 @@ def test_hnsw_index_is_saved_and_the_next_process_catches_up_from_it(tmp_path) -
 def test_removal_erases_the_embedding_from_the_saved_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
     vectors, labels, _ = face_like_embeddings(30, 4, seed=8)
     path = tmp_path / "g.sqlite"
-    with SQLiteGallery(path) as gallery:
-        gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
-        _enroll(gallery, vectors, labels, range(30))
-        gallery.search(vectors[0], model_id="m")
+    _gallery_with_saved_index(path, vectors, labels, range(30))
     index_file = path.with_name("g.sqlite.hnsw")
     gone = vectors[labels == 7]
     assert gone[0].tobytes() in index_file.read_bytes()
     with SQLiteGallery(path) as gallery:  # a process that removes without searching
-        gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        _use_hnsw(gallery)
         gallery.remove_person("p7")
         gallery.remove_sample(gallery.samples_of("p8")[0].id)
     data = index_file.read_bytes()
@@ -143,7 +153,7 @@ def test_removal_erases_the_embedding_from_the_saved_index(tmp_path) -> None:  #
         assert vector.tobytes() not in data
     assert vectors[labels == 8][1].tobytes() in data
     with SQLiteGallery(path) as gallery:
-        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        searcher = _use_hnsw(gallery)
         assert gallery.search(gone[0], model_id="m", top_k=1)[0][0].name != "p7"
         assert searcher.index_origin == "loaded"
 
@@ -153,29 +163,26 @@ def test_a_saved_index_that_does_not_match_the_gallery_is_rebuilt(tmp_path) -> N
     vectors, labels, _ = face_like_embeddings(20, 3, seed=9)
     first, second = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     for path, order in ((first, 1), (second, -1)):
-        with SQLiteGallery(path) as gallery:
-            gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
-            _enroll(gallery, vectors[::order], labels[::order], range(20))
-            gallery.search(vectors[0], model_id="m")
+        _gallery_with_saved_index(path, vectors[::order], labels[::order], range(20))
     # b's index beside a: another gallery (and other vectors under the same sample ids)
     for suffix in (".hnsw", ".hnsw.npz"):
         second.with_name("b.sqlite" + suffix).replace(first.with_name("a.sqlite" + suffix))
     with SQLiteGallery(first) as gallery:
-        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        searcher = _use_hnsw(gallery)
         assert gallery.search(vectors[5], model_id="m", top_k=1)[0][0].distance == pytest.approx(0.0, abs=1e-5)
         assert searcher.index_origin == "built"
     # an index file from another save than its description (a crash between the two renames)
     index_file = first.with_name("a.sqlite.hnsw")
     index_file.write_bytes(index_file.read_bytes())
     with SQLiteGallery(first) as gallery:
-        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        searcher = _use_hnsw(gallery)
         gallery.search(vectors[5], model_id="m")
         assert searcher.index_origin == "built"
     # damaged files
     index_file.write_bytes(b"not an index")
     first.with_name("a.sqlite.hnsw.npz").write_bytes(b"junk")
     with SQLiteGallery(first) as gallery:
-        searcher = gallery._searcher = GallerySearcher(method="hnsw", index_path=gallery.index_path())
+        searcher = _use_hnsw(gallery)
         assert gallery.search(vectors[labels == 5][0], model_id="m", top_k=1)[0][0].name == "p5"
         assert searcher.index_origin == "built"
 
