@@ -159,6 +159,24 @@ def test_removal_erases_the_embedding_from_the_saved_index(tmp_path) -> None:  #
 
 
 @needs_hnswlib
+def test_an_index_that_cannot_be_saved_after_a_removal_is_deleted(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    vectors, labels, _ = face_like_embeddings(10, 3, seed=12)
+    path = tmp_path / "g.sqlite"
+    _gallery_with_saved_index(path, vectors, labels, range(10))
+
+    def disk_full(self: HnswSearch, *args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(HnswSearch, "save", disk_full)
+    with SQLiteGallery(path) as gallery:
+        _use_hnsw(gallery)
+        assert gallery.remove_person("p4") == 3  # the removal stands
+        assert gallery.find_person("p4") is None
+    # the old index file held p4's embeddings and could not be rewritten: it is gone
+    assert not path.with_name("g.sqlite.hnsw").exists() and not path.with_name("g.sqlite.hnsw.npz").exists()
+
+
+@needs_hnswlib
 def test_a_saved_index_that_does_not_match_the_gallery_is_rebuilt(tmp_path) -> None:  # type: ignore[no-untyped-def]
     vectors, labels, _ = face_like_embeddings(20, 3, seed=9)
     first, second = tmp_path / "a.sqlite", tmp_path / "b.sqlite"

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self
 
-from facerec.errors import ConfigurationError
+from facerec.errors import ConfigurationError, FacerecError
 from facerec.gallery.errors import GalleryError, ModelMismatchError, PersonNotFoundError
 from facerec.types import Box
 
@@ -440,8 +440,11 @@ class Gallery(abc.ABC):
     def _refresh_index(self) -> None:
         """After a removal: bring a saved search index in step, so that no file keeps a removed embedding.
 
-        When that fails the index files are deleted (they are a cache: the next search rebuilds them).
+        When that fails the index files are deleted instead (they are a cache: the next search rebuilds them); the
+        removal itself is committed by then, so the failure is logged, not raised.
         """
+        import logging
+
         from facerec.gallery.search import GallerySearcher, remove_index_files
 
         path = self.index_path()
@@ -451,10 +454,10 @@ class Gallery(abc.ABC):
             if self._searcher is None:
                 self._searcher = GallerySearcher(index_path=path)
             self._searcher.refresh(self)
-        except Exception:
+        except (OSError, RuntimeError, ImportError, ValueError, FacerecError) as exc:  # drop the cache, keep no copy
+            logging.getLogger("facerec.gallery").warning("search index %s deleted after a removal: %s", path, exc)
             self._searcher = None
             remove_index_files(path)
-            raise
 
     # -- upkeep ----------------------------------------------------------------------------------------------
     @abc.abstractmethod

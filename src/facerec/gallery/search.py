@@ -498,22 +498,28 @@ class GallerySearcher:
         self._names = {p.id: p.name for p in gallery.list_people()}
         self._generation = generation
 
-    def _save(self, gallery: Gallery) -> None:
+    def _save(self, gallery: Gallery, *, strict: bool = False) -> None:
         if not (self._dirty and isinstance(self._engine, HnswSearch) and self.index_path is not None):
             return
         try:
             self._engine.save(self.index_path, gallery.index_header())
         except (OSError, RuntimeError) as exc:  # a read-only folder, a full disk: searching still works
+            if strict:
+                raise
             _log.warning("could not save the search index to %s: %s", self.index_path, exc)
             return
         self._dirty = False
         self._saved_at = time.monotonic()
 
     def refresh(self, gallery: Gallery) -> None:
-        """Sync with ``gallery`` and save the index at once (after a removal: no saved copy keeps it)."""
+        """Sync with ``gallery`` and save the index at once (after a removal: no saved copy keeps it).
+
+        Raises:
+            OSError, RuntimeError: the index could not be saved (the caller deletes the old files then).
+        """
         with self._lock:
             self._sync(gallery)
-            self._save(gallery)
+            self._save(gallery, strict=True)
 
     def flush(self, gallery: Gallery) -> None:
         """Save the index if it changed since it was last saved."""
