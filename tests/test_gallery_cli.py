@@ -231,3 +231,22 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path: Path, test_images: Path, 
     assert listed.exit_code == 0 and json.loads(listed.stdout)["people"]
     assert {c.name for c in COMMANDS} == {"enroll", "people", "search"}  # identify --gallery names faces
     assert "identify-gallery" not in cli.commands
+
+
+def test_cli_says_when_a_search_first_builds_the_index(enrolled: str, test_images: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from facerec.gallery import search as search_module
+
+    if not search_module.hnswlib_available():
+        pytest.skip("hnswlib not installed: pip install '.[gallery]'")
+    monkeypatch.setattr(search_module, "ANN_MIN_SAMPLES", 2)  # the enrolled gallery holds two samples
+    runner = CliRunner()
+    first = runner.invoke(search, [str(test_images / "obama2.jpg"), "--gallery", enrolled, "--json"])
+    assert first.exit_code == 0, first.output
+    assert "building the search index of 2 samples" in first.stderr
+    assert json.loads(first.stdout)["faces"][0]["candidates"][0]["name"] == "obama"
+    assert Path(enrolled + ".hnsw").is_file()
+    again = runner.invoke(search, [str(test_images / "obama2.jpg"), "--gallery", enrolled, "--json"])
+    assert again.exit_code == 0 and "building" not in again.stderr
+    found = identify(test_images / "obama2.jpg", "--gallery", enrolled, "--json")
+    assert "building" not in found.stderr

@@ -27,6 +27,7 @@ from facerec.embedding import list_embedders
 from facerec.errors import FacerecError
 
 if TYPE_CHECKING:
+    from facerec.gallery import Gallery
     from facerec.recognition.calibration import Calibration
 
 __all__ = [
@@ -269,6 +270,16 @@ class Progress:
 
 
 # -- running ----------------------------------------------------------------------------------------------------------
+def announce_index_build(gallery: Gallery, *, quiet: bool = False) -> None:
+    """Say on stderr when the coming search first builds the gallery's search index (seconds to minutes)."""
+    from facerec.gallery.search import index_build_pending
+
+    pending = index_build_pending(gallery)
+    if pending and not quiet:
+        click.echo(f"facerec: building the search index of {pending:,} samples once (saved beside the gallery; "
+                   "about 5 minutes a million samples)", err=True)
+
+
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files and folders -> image files (folders searched recursively); none at all is a failure."""
     given = list(paths)

@@ -22,6 +22,7 @@ from facerec.cli._common import (
     Fail,
     Progress,
     analyzer_options,
+    announce_index_build,
     emit,
     error_line,
     errors_to_fail,
@@ -216,6 +217,7 @@ def search(photo: Path, gallery_location: str | None, top_k: int, detector: str,
     fmt = output_format(as_json, as_csv)
     analyzer = _analyzer(detector, upsample, min_face_size_px, max_side, embedder)
     with _opened(gallery_location, create=False) as gallery:
+        announce_index_build(gallery)
         found = identify_faces(gallery, photo, analyzer=analyzer, top_k=top_k)
         location = gallery.location
     if not found:

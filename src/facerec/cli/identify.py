@@ -21,6 +21,7 @@ from facerec.cli._common import (
     Fail,
     Progress,
     analyzer_options,
+    announce_index_build,
     batch_options,
     calibration_option,
     conclude,
@@ -181,6 +182,7 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
     try:
         gallery.check_model(model_id_for(batch.analyzer))  # before any photo is embedded
         results = run_files(batch, files, quiet=quiet, label="identify", operation="embed")
+        announce_index_build(gallery, quiet=quiet)
         answers: list[list[Any]] = [
             identify_faces(gallery, list(r.faces), analyzer=batch.analyzer, distance_threshold=distance_threshold,
                            top_k=top_k) if r.ok else [] for r in results]

@@ -52,6 +52,7 @@ __all__ = [
     "as_queries",
     "default_ef",
     "hnswlib_available",
+    "index_build_pending",
     "nearest_people",
 ]
 
@@ -344,6 +345,22 @@ class HnswSearch:
         return out
 
 
+def index_build_pending(gallery: Gallery) -> int:
+    """How many samples the next search of ``gallery`` will build an HNSW index of first (0: none to build).
+
+    True when the gallery has reached :data:`ANN_MIN_SAMPLES`, hnswlib is installed, the gallery keeps its index
+    in a file and that file does not exist yet (the command line says so before a wait of seconds to minutes).
+    """
+    path = gallery.index_path()
+    if path is None or path.exists() or not hnswlib_available():
+        return 0
+    searcher = gallery._searcher
+    if searcher is not None and (searcher.method != "auto" or searcher._engine is not None):
+        return 0
+    size = gallery.count()
+    return size if size >= (ANN_MIN_SAMPLES if searcher is None else searcher.ann_min_samples) else 0
+
+
 def index_meta_path(path: Path) -> Path:
     """The description file saved beside an index file."""
     return path.with_name(path.name + ".npz")
@@ -377,7 +394,7 @@ class GallerySearcher:
     Args:
         method: ``"exact"``, ``"hnsw"`` or ``"auto"`` (HNSW from ``ann_min_samples`` samples when hnswlib is
             installed, else exact).
-        ann_min_samples: the size from which ``"auto"`` uses HNSW.
+        ann_min_samples: the size from which ``"auto"`` uses HNSW (default :data:`ANN_MIN_SAMPLES`).
         ef: HNSW search depth (default: :func:`default_ef` of the gallery's size).
         m, ef_construction: HNSW graph degree and build depth for an index built from now on (a loaded index keeps
             those it was built with). On embeddings unlike dlib's, spread evenly over all directions, ``m=32`` with
@@ -386,13 +403,13 @@ class GallerySearcher:
         save_interval_s: the shortest time between two saves of a changed index by :meth:`search`.
     """
 
-    def __init__(self, *, method: SearchMethod = "auto", ann_min_samples: int = ANN_MIN_SAMPLES,
+    def __init__(self, *, method: SearchMethod = "auto", ann_min_samples: int | None = None,
                  ef: int | None = None, m: int = DEFAULT_M, ef_construction: int = DEFAULT_EF_CONSTRUCTION,
                  index_path: Path | None = None, save_interval_s: float = 60.0) -> None:
         if method not in ("auto", "exact", "hnsw"):
             raise ConfigurationError(f"search method must be 'auto', 'exact' or 'hnsw', got {method!r}")
         self.method = method
-        self.ann_min_samples = ann_min_samples
+        self.ann_min_samples = ANN_MIN_SAMPLES if ann_min_samples is None else ann_min_samples
         self.ef = ef
         self.m = m
         self.ef_construction = ef_construction
