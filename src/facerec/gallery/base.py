@@ -8,8 +8,8 @@ A gallery is bound to one embedding model (see :func:`model_id_for`): the first 
 id, and adding or searching with another model id raises :class:`~facerec.gallery.errors.ModelMismatchError`.
 
 Two backends implement the interface: :class:`~facerec.gallery.sqlite.SQLiteGallery` (one file, the default) and
-:class:`~facerec.gallery.postgres.PostgresGallery` (PostgreSQL with pgvector). :func:`open_gallery` picks one from a
-path or a ``postgresql://`` DSN.
+:class:`~facerec.gallery.postgres.PostgresGallery` (PostgreSQL with pgvector); their reads are written once in
+:class:`~facerec.gallery.sql.SQLGallery`. :func:`open_gallery` picks one from a path or a ``postgresql://`` DSN.
 """
 
 from __future__ import annotations
@@ -386,12 +386,9 @@ class Gallery(abc.ABC):
     def sample_people(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """``(sample_ids, person_ids)`` of every sample, by sample id (cheap: no embeddings)."""
 
+    @abc.abstractmethod
     def embeddings_for(self, sample_ids: Sequence[int]) -> npt.NDArray[np.float32]:
         """The embeddings of some samples, in the order given (``(n, 128)``; missing ids are left out)."""
-        table = self.embedding_table()
-        row = {int(s): i for i, s in enumerate(table.sample_ids.tolist())}
-        rows = [row[int(s)] for s in sample_ids if int(s) in row]
-        return table.vectors[rows]
 
     @abc.abstractmethod
     def generation(self) -> int:

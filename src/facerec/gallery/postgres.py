@@ -28,21 +28,17 @@ import numpy.typing as npt
 from facerec.errors import ConfigurationError
 from facerec.gallery.base import (
     EMBEDDING_DIM,
-    EmbeddingTable,
-    Gallery,
     Match,
     NewSample,
     Person,
     PersonRef,
-    Sample,
-    box_from_text,
     box_to_text,
-    check_embedding,
     check_metadata,
     check_name,
 )
 from facerec.gallery.errors import GalleryError, PersonNotFoundError
 from facerec.gallery.search import ANN_MIN_SAMPLES, DEFAULT_EF, as_queries, nearest_people
+from facerec.gallery.sql import SQLGallery
 
 __all__ = ["PostgresGallery"]
 
@@ -102,7 +98,7 @@ def _redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
 
 
-class PostgresGallery(Gallery):
+class PostgresGallery(SQLGallery):
     """A gallery in a PostgreSQL database with pgvector.
 
     Args:
@@ -234,17 +230,25 @@ class PostgresGallery(Gallery):
     def model_id(self) -> str | None:
         return self._model_id
 
-    # -- people ----------------------------------------------------------------------------------------------
-    @property
-    def _person_sql(self) -> str:
-        s = self.schema
-        return (f"SELECT p.id, p.name, p.metadata, p.created, "
-                f"(SELECT count(*) FROM {s}.samples x WHERE x.person_id = p.id) FROM {s}.people p ")
+    # -- how values come back from psycopg --------------------------------------------------------------------
+    _PARAM = "%s"
 
-    @staticmethod
-    def _person(row: Sequence[Any]) -> Person:
-        metadata = row[2] if isinstance(row[2], dict) else json.loads(row[2])
-        return Person(id=int(row[0]), name=row[1], metadata=metadata, created=_utc(row[3]), sample_count=int(row[4]))
+    def _table(self, name: str) -> str:
+        return f"{self.schema}.{name}"
+
+    def _metadata(self, value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = value if isinstance(value, dict) else json.loads(value)
+        return out
+
+    def _time(self, value: Any) -> datetime:
+        return _utc(value)
+
+    def _embeddings(self, values: Sequence[Any]) -> npt.NDArray[np.float32]:
+        if not values:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return np.stack([_vector(v) for v in values]).reshape(len(values), EMBEDDING_DIM)
+
+    # -- people ----------------------------------------------------------------------------------------------
 
     def add_person(self, name: str, metadata: dict[str, Any] | None = None) -> Person:
         name = check_name(name)
@@ -255,17 +259,6 @@ class PostgresGallery(Gallery):
             if row is None:
                 raise GalleryError(f"a person called {name!r} is already in gallery {self.location}")
         return self.get_person(int(row[0]))
-
-    def find_person(self, name: str) -> Person | None:
-        rows = self._read(self._person_sql + "WHERE p.name = %s", (name.strip(),))
-        return self._person(rows[0]) if rows else None
-
-    def _person_by_id(self, person_id: int) -> Person | None:
-        rows = self._read(self._person_sql + "WHERE p.id = %s", (person_id,))
-        return self._person(rows[0]) if rows else None
-
-    def list_people(self) -> list[Person]:
-        return [self._person(r) for r in self._read(self._person_sql + "ORDER BY p.name")]
 
     def rename_person(self, person: PersonRef, new_name: str) -> Person:
         new_name = check_name(new_name)
@@ -311,12 +304,7 @@ class PostgresGallery(Gallery):
     # -- samples ---------------------------------------------------------------------------------------------
     def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
                     create_person: bool = False) -> list[int]:
-        if not model_id:
-            raise ConfigurationError("model_id must name the model that made the embeddings")
-        self.check_model(model_id)
-        vectors = [check_embedding(s.embedding, f"sample {i} embedding") for i, s in enumerate(samples)]
-        new_name = check_name(person) if create_person and isinstance(person, str) else None
-        target = self.find_person(new_name) if new_name is not None else self.get_person(person)
+        vectors, target, new_name = self._check_samples(person, samples, model_id, create_person)
         s = self.schema
         ids: list[int] = []
         with self._write() as c:
@@ -364,50 +352,6 @@ class PostgresGallery(Gallery):
             if cur.rowcount != 1:
                 raise GalleryError(f"no sample {sample_id} in gallery {self.location}")
         self._vacuum()
-
-    def samples_of(self, person: PersonRef) -> list[Sample]:
-        target = self.get_person(person)
-        s = self.schema
-        rows = self._read(
-            f"SELECT x.id, x.person_id, x.embedding, x.source, x.source_sha256, x.box, x.score, x.model, x.created, "
-            f"EXISTS (SELECT 1 FROM {s}.crops c WHERE c.sample_id = x.id) FROM {s}.samples x "
-            "WHERE x.person_id = %s ORDER BY x.id", (target.id,))
-        return [Sample(id=int(r[0]), person_id=int(r[1]), embedding=_vector(r[2]),
-                       source=r[3], source_sha256=r[4], box=box_from_text(r[5]), score=r[6], model=r[7],
-                       created=_utc(r[8]), has_crop=bool(r[9])) for r in rows]
-
-    def has_source(self, person: PersonRef, source_sha256: str) -> bool:
-        target = self.get_person(person)
-        return bool(self._read(f"SELECT 1 FROM {self.schema}.samples WHERE person_id = %s AND source_sha256 = %s "
-                               "LIMIT 1", (target.id, source_sha256)))
-
-    def get_crop(self, sample_id: int) -> bytes | None:
-        rows = self._read(f"SELECT jpeg FROM {self.schema}.crops WHERE sample_id = %s", (int(sample_id),))
-        return bytes(rows[0][0]) if rows else None
-
-    def embedding_table(self, *, after_id: int = 0) -> EmbeddingTable:
-        rows = self._read(f"SELECT id, person_id, embedding FROM {self.schema}.samples WHERE id > %s ORDER BY id",
-                          (int(after_id),))
-        if not rows:
-            empty = np.zeros(0, dtype=np.int64)
-            return EmbeddingTable(empty, empty.copy(), np.zeros((0, EMBEDDING_DIM), dtype=np.float32))
-        ids, pids, vectors = zip(*rows)
-        return EmbeddingTable(np.asarray(ids, dtype=np.int64), np.asarray(pids, dtype=np.int64),
-                              np.stack([_vector(v) for v in vectors]).reshape(len(rows), EMBEDDING_DIM))
-
-    def sample_people(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        rows = self._read(f"SELECT id, person_id FROM {self.schema}.samples ORDER BY id")
-        arr = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
-        return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
-
-    def generation(self) -> int:
-        return int(self._read(f"SELECT value FROM {self.schema}.meta WHERE key = 'generation'")[0][0])
-
-    def count(self) -> int:
-        return int(self._read(f"SELECT count(*) FROM {self.schema}.samples")[0][0])
-
-    def count_people(self) -> int:
-        return int(self._read(f"SELECT count(*) FROM {self.schema}.people")[0][0])
 
     # -- search in the server --------------------------------------------------------------------------------
     def _search_state(self) -> tuple[int, dict[int, str]]:

@@ -36,18 +36,15 @@ from facerec.errors import ConfigurationError
 from facerec.gallery.base import (
     EMBEDDING_DIM,
     EmbeddingTable,
-    Gallery,
     NewSample,
     Person,
     PersonRef,
-    Sample,
-    box_from_text,
     box_to_text,
-    check_embedding,
     check_metadata,
     check_name,
 )
 from facerec.gallery.errors import GalleryError, PersonNotFoundError
+from facerec.gallery.sql import SQLGallery
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGallery"]
 
@@ -90,7 +87,7 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-class SQLiteGallery(Gallery):
+class SQLiteGallery(SQLGallery):
     """A gallery in one SQLite file (see the module docstring for its durability settings).
 
     Args:
@@ -218,14 +215,18 @@ class SQLiteGallery(Gallery):
     def model_id(self) -> str | None:
         return self._model_id
 
-    # -- people ----------------------------------------------------------------------------------------------
-    _PERSON_SQL = ("SELECT p.id, p.name, p.metadata, p.created, "
-                   "(SELECT count(*) FROM samples s WHERE s.person_id = p.id) FROM people p ")
+    # -- how values come back from sqlite3 -------------------------------------------------------------------
+    def _metadata(self, value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(value)
+        return out
 
-    @staticmethod
-    def _person(row: Sequence[Any]) -> Person:
-        return Person(id=int(row[0]), name=row[1], metadata=json.loads(row[2]), created=_utc(row[3]),
-                      sample_count=int(row[4]))
+    def _time(self, value: Any) -> datetime:
+        return _utc(value)
+
+    def _embeddings(self, values: Sequence[Any]) -> npt.NDArray[np.float32]:
+        return np.frombuffer(b"".join(values), dtype=np.float32).reshape(len(values), EMBEDDING_DIM).copy()
+
+    # -- people ----------------------------------------------------------------------------------------------
 
     def add_person(self, name: str, metadata: dict[str, Any] | None = None) -> Person:
         name = check_name(name)
@@ -236,17 +237,6 @@ class SQLiteGallery(Gallery):
             cur = c.execute("INSERT INTO people(name, metadata, created) VALUES (?, ?, ?)", (name, text, time.time()))
             person_id = int(cur.lastrowid or 0)
         return self.get_person(person_id)
-
-    def find_person(self, name: str) -> Person | None:
-        rows = self._read(self._PERSON_SQL + "WHERE p.name = ?", (name.strip(),))
-        return self._person(rows[0]) if rows else None
-
-    def _person_by_id(self, person_id: int) -> Person | None:
-        rows = self._read(self._PERSON_SQL + "WHERE p.id = ?", (person_id,))
-        return self._person(rows[0]) if rows else None
-
-    def list_people(self) -> list[Person]:
-        return [self._person(r) for r in self._read(self._PERSON_SQL + "ORDER BY p.name")]
 
     def rename_person(self, person: PersonRef, new_name: str) -> Person:
         new_name = check_name(new_name)
@@ -293,12 +283,7 @@ class SQLiteGallery(Gallery):
     # -- samples ---------------------------------------------------------------------------------------------
     def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
                     create_person: bool = False) -> list[int]:
-        if not model_id:
-            raise ConfigurationError("model_id must name the model that made the embeddings")
-        self.check_model(model_id)
-        vectors = [check_embedding(s.embedding, f"sample {i} embedding") for i, s in enumerate(samples)]
-        new_name = check_name(person) if create_person and isinstance(person, str) else None
-        target = self.find_person(new_name) if new_name is not None else self.get_person(person)
+        vectors, target, new_name = self._check_samples(person, samples, model_id, create_person)
         ids: list[int] = []
         now = time.time()
         with self._write() as c:
@@ -344,65 +329,12 @@ class SQLiteGallery(Gallery):
         self._forget_deleted()
         self._refresh_index()
 
-    def samples_of(self, person: PersonRef) -> list[Sample]:
-        target = self.get_person(person)
-        rows = self._read(
-            "SELECT s.id, s.person_id, s.embedding, s.source, s.source_sha256, s.box, s.score, s.model, s.created, "
-            "EXISTS (SELECT 1 FROM crops c WHERE c.sample_id = s.id) FROM samples s WHERE s.person_id = ? "
-            "ORDER BY s.id", (target.id,))
-        return [Sample(id=int(r[0]), person_id=int(r[1]), embedding=np.frombuffer(r[2], dtype=np.float32).copy(),
-                       source=r[3], source_sha256=r[4], box=box_from_text(r[5]), score=r[6], model=r[7],
-                       created=_utc(r[8]), has_crop=bool(r[9])) for r in rows]
-
-    def has_source(self, person: PersonRef, source_sha256: str) -> bool:
-        target = self.get_person(person)
-        return bool(self._read("SELECT 1 FROM samples WHERE person_id = ? AND source_sha256 = ? LIMIT 1",
-                               (target.id, source_sha256)))
-
-    def get_crop(self, sample_id: int) -> bytes | None:
-        rows = self._read("SELECT jpeg FROM crops WHERE sample_id = ?", (int(sample_id),))
-        return bytes(rows[0][0]) if rows else None
-
-    def embedding_table(self, *, after_id: int = 0) -> EmbeddingTable:
-        rows = self._read("SELECT id, person_id, embedding FROM samples WHERE id > ? ORDER BY id", (int(after_id),))
-        n = len(rows)
-        if n == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return EmbeddingTable(empty, empty.copy(), np.zeros((0, EMBEDDING_DIM), dtype=np.float32))
-        ids, pids, blobs = zip(*rows)
-        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(n, EMBEDDING_DIM).copy()
-        return EmbeddingTable(np.asarray(ids, dtype=np.int64), np.asarray(pids, dtype=np.int64), vectors)
-
-    def embeddings_for(self, sample_ids: Sequence[int]) -> npt.NDArray[np.float32]:
-        wanted = [int(s) for s in sample_ids]
-        found: dict[int, bytes] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start:start + 500]
-            found.update(self._read(f"SELECT id, embedding FROM samples WHERE id IN ({','.join('?' * len(part))})",
-                                    part))
-        blobs = [found[s] for s in wanted if s in found]
-        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), EMBEDDING_DIM).copy()
-
     def index_path(self) -> Path | None:
         return self.path.with_name(self.path.name + ".hnsw")
 
     def index_header(self) -> dict[str, Any]:
         created = self._read("SELECT value FROM meta WHERE key = 'created'")
         return {"gallery": created[0][0] if created else None, "model_id": self.model_id}
-
-    def sample_people(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        rows = self._read("SELECT id, person_id FROM samples ORDER BY id")
-        arr = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
-        return np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
-
-    def generation(self) -> int:
-        return int(self._read("SELECT value FROM meta WHERE key = 'generation'")[0][0])
-
-    def count(self) -> int:
-        return int(self._read("SELECT count(*) FROM samples")[0][0])
-
-    def count_people(self) -> int:
-        return int(self._read("SELECT count(*) FROM people")[0][0])
 
     # -- upkeep ----------------------------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

@@ -14,6 +14,7 @@ fitted to real embeddings (the search benchmark fits it to dlib's embeddings of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,14 +54,22 @@ def face_like_embeddings(identities: int, samples_per_identity: int, *, dim: int
     rng = np.random.default_rng(seed)
     common = _unit(rng.normal(size=dim))
     centres = _unit(common + spread * _unit(rng.normal(size=(identities, dim))))
-    labels = np.repeat(np.arange(identities, dtype=np.int64), samples_per_identity)
     scale = _noise_scale(dim, cos_same)
-    vectors = np.empty((len(labels), dim), dtype=np.float32)
+    vectors, labels = _around(centres, samples_per_identity,
+                              lambda part: _unit(centres[part] + rng.normal(scale=scale, size=(len(part), dim))))
+    return vectors, labels, centres.astype(np.float32)
+
+
+def _around(centres: npt.NDArray[np.float64], samples_per_identity: int,
+            draw: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
+            ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """``samples_per_identity`` samples of each centre, ``draw(labels)`` giving a block of 100,000 at a time."""
+    labels = np.repeat(np.arange(len(centres), dtype=np.int64), samples_per_identity)
+    vectors = np.empty((len(labels), centres.shape[1]), dtype=np.float32)
     block = 100_000
     for start in range(0, len(labels), block):
-        part = labels[start:start + block]
-        vectors[start:start + block] = _unit(centres[part] + rng.normal(scale=scale, size=(len(part), dim)))
-    return vectors, labels, centres.astype(np.float32)
+        vectors[start:start + block] = draw(labels[start:start + block])
+    return vectors, labels
 
 
 def face_like_queries(centres: npt.NDArray[np.float32], count: int, *, cos_same: float = 0.69,
@@ -122,12 +131,8 @@ class GaussianFaceModel:
         rng = np.random.default_rng(seed)
         dim = len(self.mean)
         centres = self.mean + rng.standard_normal((identities, dim)) @ self.between.T
-        labels = np.repeat(np.arange(identities, dtype=np.int64), samples_per_identity)
-        vectors = np.empty((len(labels), dim), dtype=np.float32)
-        block = 100_000
-        for start in range(0, len(labels), block):
-            part = labels[start:start + block]
-            vectors[start:start + block] = centres[part] + rng.standard_normal((len(part), dim)) @ self.within.T
+        vectors, labels = _around(centres, samples_per_identity,
+                                  lambda part: centres[part] + rng.standard_normal((len(part), dim)) @ self.within.T)
         return vectors, labels, centres.astype(np.float32)
 
     def queries(self, centres: npt.NDArray[np.float32], count: int, *, seed: int = 1
