@@ -236,6 +236,41 @@ def bench_postgres(dsn: str, size: int, vectors: np.ndarray, labels: np.ndarray,
     return rows
 
 
+def describe_lfw_model() -> list[dict[str, Any]]:
+    """How close the LFW-fitted model is to the real embeddings it was fitted to (the figures of BENCHMARKS.md)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from identification import lfw_embeddings
+
+    data, _ = lfw_embeddings(min_images=2)
+    real_x, real_y = data.embeddings.astype(np.float64), np.asarray(data.labels)
+    model = GaussianFaceModel.fit(real_x, real_y)
+    _, codes = np.unique(real_y, return_inverse=True)
+    fake_x, fake_y, _ = model.sample(len(np.unique(codes)), 5, seed=0)
+
+    def stats(name: str, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        order = np.argsort(y, kind="stable")
+        x, y = x[order], y[order]
+        same = np.linalg.norm(x[1:] - x[:-1], axis=1)[y[1:] == y[:-1]]  # consecutive samples of one person
+        rng = np.random.default_rng(0)
+        i, j = rng.integers(0, len(x), 200_000), rng.integers(0, len(x), 200_000)
+        other = np.linalg.norm(x[i] - x[j], axis=1)[y[i] != y[j]]
+        return {"data": name, "same_p10_50_90": np.percentile(same, [10, 50, 90]).round(3).tolist(),
+                "different_p1_10_50": np.percentile(other, [1, 10, 50]).round(3).tolist(),
+                "norm_p5_50_95": np.percentile(np.linalg.norm(x, axis=1), [5, 50, 95]).round(3).tolist()}
+
+    def participation(factor: np.ndarray) -> float:
+        values = np.linalg.eigvalsh(factor @ factor.T)
+        return float(values.sum() ** 2 / (values ** 2).sum())
+
+    rows = [stats(f"LFW ({len(real_x):,} photos, {len(np.unique(codes)):,} people)", real_x, codes),
+            stats("fitted model, 5 samples a person", fake_x.astype(np.float64), fake_y)]
+    rows[1].update(within_effective_dims=round(participation(model.within), 1),
+                   between_effective_dims=round(participation(model.between), 1))
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def gallery_cycle(size: int, *, data: str, per_identity: int, seed: int, spread: float,
                   folder: Path) -> list[dict[str, Any]]:
     """A SQLite gallery of ``size`` samples searched by three processes in turn, as ``facerec identify`` would.
@@ -315,10 +350,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="isotropic data: spread of identity centres (smaller is more crowded)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write the raw rows here")
+    parser.add_argument("--describe-data", action="store_true",
+                        help="instead: compare distances of the LFW-fitted model with LFW's own embeddings")
     parser.add_argument("--gallery-cycle", action="store_true",
                         help="instead: time a SQLite gallery of each size through build, reload and catch-up")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
+    if args.describe_data:
+        rows = describe_lfw_model()
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2))
+        return 0
     if args.gallery_cycle:
         with tempfile.TemporaryDirectory() as folder:
             for size in args.sizes:
