@@ -84,6 +84,42 @@ def test_make_split_is_seeded_and_stratified() -> None:
     assert make_split(people, seed=4).unknown != a.unknown or make_split(people, seed=4).probes != a.probes
 
 
+def test_identifier_and_keras_run_score_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    import facerec.training.data as training_data
+    import facerec.training.predict as training_predict
+    from facerec.evaluation import identify_protocol as ip
+
+    people = {f"p{i}": [f"p{i}/{j}.jpg" for j in range(10)] for i in range(6)}
+    split = make_split(people, seed=1)
+    no_face = split.probes[0]
+    centres = np.eye(6, 128, dtype=np.float32) * 10
+    person_of = {k: p for p, keys in people.items() for k in keys}
+    vectors = {k: None if k == no_face else centres[int(person_of[k][1:])] for k in person_of}
+    data = ip.IdentificationData(split, vectors, person_of)
+
+    class Perfect:  # a trained model that names every known person right
+        class_names = split.known
+        settings = None
+
+        def predict_proba(self, chips: np.ndarray) -> np.ndarray:
+            return np.asarray([[float(np.argmax(chips[0]) == int(c[1:])) for c in self.class_names]])
+
+    def chips(path: str, settings: object) -> tuple[np.ndarray, list[object]]:
+        vector = vectors[path]
+        return (np.zeros((0, 128)) if vector is None else vector[None, :]), []
+
+    monkeypatch.setattr(training_predict, "load_run", lambda run_dir: Perfect())
+    monkeypatch.setattr(training_data, "photo_chips", chips)
+    fitted = ip.evaluate_identifier("centroid", data)
+    keras = ip.evaluate_keras_run("runs/perfect", data, {k: k for k in person_of})
+    expected = 1 - 1 / len(split.probes)  # the probe without a face is a miss
+    for result in (fitted, keras):
+        assert result.top1 == pytest.approx(expected) and result.n_probes_no_face == 1
+        assert result.classes == sorted(split.known) and result.confusion.trace() == len(split.probes) - 1
+        assert set(result.dir_at_far) == set(ip.DEFAULT_FAR_TARGETS) and result.errors == []
+    assert keras.name == "keras:perfect"
+
+
 # -- detection ---------------------------------------------------------------------------------------------------
 def _gt(boxes: list[list[float]], ignore: list[bool] | None = None, iou: float = 0.5) -> GroundTruth:
     return GroundTruth(Path("x.jpg"), np.asarray(boxes, dtype=float).reshape(-1, 4),

@@ -406,8 +406,6 @@ def evaluate_identifier(name: str, data: IdentificationData, *, options: Mapping
                         max_rank: int = 20, far_targets: Sequence[float] = DEFAULT_FAR_TARGETS,
                         error_limit: int = 15) -> IdentifierResult:
     """Fit identifier ``name`` (``centroid``, ``knn``, ``svm``) on the gallery and score it on the probes."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
     X_g, y_g, _ = data.matrix(data.split.gallery)
     if len(set(y_g)) < 2:
         raise ConfigurationError("the gallery needs faces of at least 2 people")
@@ -419,40 +417,55 @@ def evaluate_identifier(name: str, data: IdentificationData, *, options: Mapping
     index = {c: i for i, c in enumerate(classes)}
     true_idx = np.array([index.get(y, -1) for y in y_p], dtype=np.int64)
     ranks = true_class_ranks(scored.primary, true_idx, scored.secondary)
-    # probes without a face: misses at every rank
-    all_ranks = np.concatenate([ranks, np.full(n_no_face, len(classes) + 1, dtype=np.int64)])
-    cmc = cmc_curve(all_ranks, min(max_rank, len(classes)))
-    top5 = float((all_ranks <= min(5, len(classes))).mean())
-    correct = np.array([p == t for p, t in zip(scored.top1, y_p)], dtype=bool)
-    top1 = float(np.concatenate([correct, np.zeros(n_no_face, dtype=bool)]).mean())
-    precision, recall, _, support = precision_recall_fscore_support(y_p, scored.top1, labels=classes,
-                                                                    zero_division=0)
-    per_person = {c: {"precision": float(p), "recall": float(r), "support": int(s)}
-                  for c, p, r, s in zip(classes, precision, recall, support)}
-    confusion = confusion_matrix(y_p, scored.top1, labels=classes)
-    # open set
+    unknown_conf = None
+    if data.split.unknown_probes:
+        X_u, _, _ = data.matrix(data.split.unknown_probes)
+        unknown_conf = np.concatenate([adapter.score(X_u).confidence if len(X_u) else np.zeros(0),
+                                       np.full(len(data.split.unknown_probes) - len(X_u), np.nan)])
+    return _result(name, n_classes=len(classes), labels=classes, keys=keys_p, truth=y_p, predicted=scored.top1,
+                   ranks=ranks, confidence=scored.confidence, n_no_face=n_no_face, unknown_confidence=unknown_conf,
+                   max_rank=max_rank, far_targets=far_targets, error_limit=error_limit)
+
+
+def _result(name: str, *, n_classes: int, labels: list[str], keys: Sequence[str], truth: Sequence[str],
+            predicted: Sequence[str], ranks: IntArray, confidence: FloatArray, n_no_face: int,
+            unknown_confidence: FloatArray | None, max_rank: int, far_targets: Sequence[float],
+            error_limit: int) -> IdentifierResult:
+    """Score the rank-1 answers of the probes that have a face; ``n_no_face`` more probes count as misses.
+
+    Args:
+        n_classes: the people the identifier can answer (a miss has rank ``n_classes + 1``).
+        labels: the people of the per-person table and the confusion matrix.
+        keys, truth, predicted, ranks, confidence: per probe with a face.
+        unknown_confidence: one per held-out person's photo (``NaN``: no face), or ``None`` without the open set.
+    """
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    # probes without a face: misses at every rank, never accepted
+    all_ranks = np.concatenate([ranks, np.full(n_no_face, n_classes + 1, dtype=np.int64)])
+    correct = np.array([p == t for p, t in zip(predicted, truth)], dtype=bool)
+    known_ok = np.concatenate([correct, np.zeros(n_no_face, dtype=bool)])
+    precision, recall, _, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
     dir_results: dict[float, dict[str, float]] = {}
     curve = None
-    X_u, _, _ = data.matrix(data.split.unknown_probes)
-    if data.split.unknown_probes:
-        known_conf = np.concatenate([scored.confidence, np.full(n_no_face, np.nan)])
-        known_ok = np.concatenate([correct, np.zeros(n_no_face, dtype=bool)])
-        n_u_no_face = len(data.split.unknown_probes) - len(X_u)
-        unknown_conf = np.concatenate([adapter.score(X_u).confidence if len(X_u) else np.zeros(0),
-                                       np.full(n_u_no_face, np.nan)])
+    if unknown_confidence is not None:
+        known_conf = np.concatenate([confidence, np.full(n_no_face, np.nan)])
         for far in far_targets:
-            d, t, achieved = dir_at_far(known_conf, known_ok, unknown_conf, far)
+            d, t, achieved = dir_at_far(known_conf, known_ok, unknown_confidence, far)
             dir_results[float(far)] = {"dir": d, "threshold": t, "far": achieved}
-        curve = dir_far_curve(known_conf, known_ok, unknown_conf)
+        curve = dir_far_curve(known_conf, known_ok, unknown_confidence)
     # errors: the most confident wrong answers
     wrong = np.flatnonzero(~correct)
-    wrong = wrong[np.argsort(-scored.confidence[wrong], kind="stable")][:error_limit]
-    errors = [{"photo": keys_p[i], "true": y_p[i], "predicted": scored.top1[i],
-               "confidence": float(scored.confidence[i]), "true_rank": int(ranks[i])} for i in wrong]
-    return IdentifierResult(name=name, top1=top1, top5=top5, cmc=cmc, dir_at_far=dir_results, dir_curve=curve,
-                            per_person=per_person, confusion=confusion, classes=classes, errors=errors,
-                            n_probes_no_face=n_no_face, macro_precision=float(np.mean(precision)),
-                            macro_recall=float(np.mean(recall)))
+    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:error_limit]
+    return IdentifierResult(
+        name=name, top1=float(known_ok.mean()), top5=float((all_ranks <= min(5, n_classes)).mean()),
+        cmc=cmc_curve(all_ranks, min(max_rank, n_classes)), dir_at_far=dir_results, dir_curve=curve,
+        per_person={c: {"precision": float(p), "recall": float(r), "support": int(s)}
+                    for c, p, r, s in zip(labels, precision, recall, support)},
+        confusion=confusion_matrix(truth, predicted, labels=labels), classes=labels,
+        errors=[{"photo": keys[i], "true": truth[i], "predicted": predicted[i], "confidence": float(confidence[i]),
+                 "true_rank": int(ranks[i])} for i in wrong.tolist()],
+        n_probes_no_face=n_no_face, macro_precision=float(np.mean(precision)), macro_recall=float(np.mean(recall)))
 
 
 def embedding_map(vectors: npt.NDArray[np.float32], *, seed: int = 0) -> FloatArray:
@@ -498,42 +511,19 @@ def evaluate_keras_run(run_dir: str | os.PathLike[str], data: IdentificationData
 
     probs, keys_p = probabilities(data.split.probes)
     y_p = [data.person_of[k] for k in keys_p]
-    n_no_face = len(data.split.probes) - len(keys_p)
     index = {c: i for i, c in enumerate(classes)}
     true_idx = np.array([index.get(y, -1) for y in y_p], dtype=np.int64)
-    ranks = np.concatenate([true_class_ranks(probs, true_idx) if len(keys_p) else np.zeros(0, dtype=np.int64),
-                            np.full(n_no_face, len(classes) + 1, dtype=np.int64)])
+    ranks = true_class_ranks(probs, true_idx) if len(keys_p) else np.zeros(0, dtype=np.int64)
     top1_names = [classes[int(i)] for i in np.argmax(probs, axis=1)] if len(keys_p) else []
-    correct = np.array([p == t for p, t in zip(top1_names, y_p)], dtype=bool)
-    confidence = probs.max(axis=1) if len(keys_p) else np.zeros(0)
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    known = sorted(set(data.split.known))
-    precision, recall, _, support = precision_recall_fscore_support(y_p, top1_names, labels=known, zero_division=0)
-    dir_results: dict[float, dict[str, float]] = {}
-    curve = None
+    unknown_conf = None
     if data.split.unknown_probes:
         probs_u, keys_u = probabilities(data.split.unknown_probes)
         unknown_conf = np.concatenate([probs_u.max(axis=1) if len(keys_u) else np.zeros(0),
                                        np.full(len(data.split.unknown_probes) - len(keys_u), np.nan)])
-        known_conf = np.concatenate([confidence, np.full(n_no_face, np.nan)])
-        known_ok = np.concatenate([correct, np.zeros(n_no_face, dtype=bool)])
-        for far in far_targets:
-            d, t, achieved = dir_at_far(known_conf, known_ok, unknown_conf, far)
-            dir_results[float(far)] = {"dir": d, "threshold": t, "far": achieved}
-        curve = dir_far_curve(known_conf, known_ok, unknown_conf)
-    wrong = np.flatnonzero(~correct)
-    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:error_limit]
-    return IdentifierResult(
-        name=label, top1=float(np.concatenate([correct, np.zeros(n_no_face, dtype=bool)]).mean()),
-        top5=float((ranks <= min(5, len(classes))).mean()), cmc=cmc_curve(ranks, min(max_rank, len(classes))),
-        dir_at_far=dir_results, dir_curve=curve,
-        per_person={c: {"precision": float(p), "recall": float(r), "support": int(s)}
-                    for c, p, r, s in zip(known, precision, recall, support)},
-        confusion=confusion_matrix(y_p, top1_names, labels=known), classes=known,
-        errors=[{"photo": keys_p[i], "true": y_p[i], "predicted": top1_names[i], "confidence": float(confidence[i]),
-                 "true_rank": int(ranks[i])} for i in wrong],
-        n_probes_no_face=n_no_face, macro_precision=float(np.mean(precision)), macro_recall=float(np.mean(recall)))
+    return _result(label, n_classes=len(classes), labels=sorted(set(data.split.known)), keys=keys_p, truth=y_p,
+                   predicted=top1_names, ranks=ranks, confidence=probs.max(axis=1) if len(keys_p) else np.zeros(0),
+                   n_no_face=len(data.split.probes) - len(keys_p), unknown_confidence=unknown_conf,
+                   max_rank=max_rank, far_targets=far_targets, error_limit=error_limit)
 
 
 def write_identification_run(run: Any, data: IdentificationData, results: Sequence[IdentifierResult], *,

@@ -329,6 +329,11 @@ def _curve(roc_or_distances: RocCurve | Any, same: Any | None) -> RocCurve:
     return roc_curve(roc_or_distances, same)
 
 
+def _closed(roc: RocCurve) -> tuple[FloatArray, FloatArray]:
+    """``(far, tar)`` of the curve with its straight ends to (0, 0) and (1, 1) added."""
+    return np.concatenate(([0.0], roc.far, [1.0])), np.concatenate(([0.0], roc.tar, [1.0]))
+
+
 def roc_auc(roc_or_distances: RocCurve | Sequence[float] | npt.NDArray[Any], same: Any | None = None) -> float:
     """Area under the ROC curve: the chance that a random matched pair is closer than a random mismatched pair.
 
@@ -348,9 +353,7 @@ def roc_auc(roc_or_distances: RocCurve | Sequence[float] | npt.NDArray[Any], sam
         >>> roc_auc([0.1, 0.5, 0.5, 0.9], [True, True, False, False])
         0.875
     """
-    roc = _curve(roc_or_distances, same)
-    far = np.concatenate(([0.0], roc.far, [1.0]))
-    tar = np.concatenate(([0.0], roc.tar, [1.0]))
+    far, tar = _closed(_curve(roc_or_distances, same))
     return float(np.sum(np.diff(far) * (tar[1:] + tar[:-1]) / 2.0))
 
 
@@ -372,9 +375,7 @@ def equal_error_rate(roc_or_distances: RocCurve | Sequence[float] | npt.NDArray[
         >>> equal_error_rate([0.1, 0.2, 0.3, 0.4], [True, False, True, False])
         0.5
     """
-    roc = _curve(roc_or_distances, same)
-    far = np.concatenate(([0.0], roc.far, [1.0]))
-    tar = np.concatenate(([0.0], roc.tar, [1.0]))
+    far, tar = _closed(_curve(roc_or_distances, same))
     gap = far - (1.0 - tar)  # rises from -1 at (0, 0) to +1 at (1, 1)
     k = int(np.flatnonzero(gap >= 0)[0])
     if gap[k] == 0 or k == 0:

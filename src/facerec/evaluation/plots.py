@@ -40,6 +40,32 @@ def _pyplot() -> Any:
     return plt
 
 
+def _finish(fig: Any, ax: Any, *, xlabel: str, ylabel: str, title: str, legend: str) -> Any:
+    """Label the axes, title them, place the legend at ``legend`` and tighten the layout; returns ``fig``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc=legend)
+    fig.tight_layout()
+    return fig
+
+
+def _rate_steps(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]], *, log_from: float | None, xlabel: str,
+                ylabel: str, title: str) -> Any:
+    """Step curves of a rate against a false-accept rate, on a log axis from ``log_from`` (``None``: linear)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=COLUMN_FIGSIZE)
+    for label, (x, y) in curves.items():
+        ax.step(np.asarray(x, dtype=float), np.asarray(y, dtype=float), where="post", label=label, linewidth=1.0)
+    if log_from is not None:
+        ax.set_xscale("log")
+        ax.set_xlim(log_from, 1.0)
+    else:
+        ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.01)
+    return _finish(fig, ax, xlabel=xlabel, ylabel=ylabel, title=title, legend="lower right")
+
+
 def roc_figure(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]], *, title: str = "ROC",
                log_far: bool = True) -> Any:
     """ROC curves: true-accept rate against false-accept rate, one line per variant.
@@ -49,24 +75,8 @@ def roc_figure(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]], *, tit
         title: the axes title.
         log_far: draw the FAR axis on a log scale (from 1e-4), where the differences between good systems show.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=COLUMN_FIGSIZE)
-    for label, (far, tar) in curves.items():
-        far_a = np.asarray(far, dtype=float)
-        tar_a = np.asarray(tar, dtype=float)
-        ax.step(far_a, tar_a, where="post", label=label, linewidth=1.0)
-    if log_far:
-        ax.set_xscale("log")
-        ax.set_xlim(1e-4, 1.0)
-    else:
-        ax.set_xlim(0.0, 1.0)
-    ax.set_ylim(0.0, 1.01)
-    ax.set_xlabel("false accept rate (FAR)")
-    ax.set_ylabel("true accept rate (TAR)")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig
+    return _rate_steps(curves, log_from=1e-4 if log_far else None, xlabel="false accept rate (FAR)",
+                       ylabel="true accept rate (TAR)", title=title)
 
 
 def det_figure(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]], *, title: str = "DET") -> Any:
@@ -90,12 +100,7 @@ def det_figure(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]], *, tit
     ax.set_yticks(norm.ppf(ticks), names)
     ax.set_xlim(norm.ppf(lo), norm.ppf(hi))
     ax.set_ylim(norm.ppf(lo), norm.ppf(hi))
-    ax.set_xlabel("false accept rate")
-    ax.set_ylabel("false reject rate")
-    ax.set_title(title)
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, xlabel="false accept rate", ylabel="false reject rate", title=title, legend="upper right")
 
 
 def cmc_figure(curves: Mapping[str, npt.ArrayLike], *, title: str = "CMC", max_rank: int = 20) -> Any:
@@ -113,13 +118,8 @@ def cmc_figure(curves: Mapping[str, npt.ArrayLike], *, title: str = "CMC", max_r
         ax.plot(ranks, r, marker="o", markersize=2, linewidth=1.0, label=label)
         if r.size:
             lowest = min(lowest, float(r.min()))
-    ax.set_xlabel("rank")
-    ax.set_ylabel("identification rate")
     ax.set_ylim(max(0.0, lowest - 0.05), 1.005)
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, xlabel="rank", ylabel="identification rate", title=title, legend="lower right")
 
 
 def dir_far_figure(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]], *,
@@ -129,20 +129,8 @@ def dir_far_figure(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]], *,
     Args:
         curves: ``{label: (far, dir)}``.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=COLUMN_FIGSIZE)
-    for label, (far, dir_) in curves.items():
-        ax.step(np.asarray(far, dtype=float), np.asarray(dir_, dtype=float), where="post", label=label,
-                linewidth=1.0)
-    ax.set_xscale("log")
-    ax.set_xlim(1e-3, 1.0)
-    ax.set_ylim(0.0, 1.01)
-    ax.set_xlabel("false alarm rate (unknown people accepted)")
-    ax.set_ylabel("detection and identification rate")
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig
+    return _rate_steps(curves, log_from=1e-3, xlabel="false alarm rate (unknown people accepted)",
+                       ylabel="detection and identification rate", title=title)
 
 
 def confusion_figure(matrix: npt.ArrayLike, labels: Sequence[str], *, title: str = "Confusion matrix",
@@ -188,12 +176,7 @@ def precision_recall_figure(curves: Mapping[str, tuple[npt.ArrayLike, npt.ArrayL
                 linewidth=1.0, label=label)
     ax.set_xlim(0.0, 1.01)
     ax.set_ylim(0.0, 1.01)
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_title(title)
-    ax.legend(loc="lower left")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, xlabel="recall", ylabel="precision", title=title, legend="lower left")
 
 
 def learning_curves_figure(histories: Mapping[str, Mapping[str, npt.ArrayLike]], *,

@@ -544,7 +544,7 @@ def verify_pairs(pairs: PairList, stores: Mapping[str, EmbeddingStore], *,
 
     runs = []
     photos = pairs.photos()
-    for name, store in stores.items():
+    for store in stores.values():
         distances = pair_distance_array(pairs, store.vectors)
         n_missing = sum(1 for key in photos if store.vectors.get(key) is None)
         report = verification_report(distances, pairs.same, pairs.folds, fixed_threshold=fixed_threshold,
@@ -555,7 +555,6 @@ def verify_pairs(pairs: PairList, stores: Mapping[str, EmbeddingStore], *,
                                     tar=roc.tar, errors=verification_errors(pairs, distances, thresholds,
                                                                             error_limit),
                                     n_photos=len(photos)))
-        del name
     return runs
 
 
