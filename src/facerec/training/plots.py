@@ -22,6 +22,12 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
+def _save(figure: Any, path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    figure.savefig(target)
+    return target
+
+
 def plot_history(history: Mapping[str, Sequence[float]], path: str | os.PathLike[str], *,
                  fine_tune_start: int | None = None, title: str = "") -> Path:
     """Loss and accuracy per epoch, training vs validation, with the start of fine-tuning marked.
@@ -47,9 +53,7 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str | os.PathLike
         ax.legend()
     if title:
         figure.suptitle(title)
-    target = Path(path)
-    figure.savefig(target)
-    return target
+    return _save(figure, path)
 
 
 def plot_size_curve(train_sizes: Sequence[int], train_accuracy: Sequence[float],
@@ -66,9 +70,7 @@ def plot_size_curve(train_sizes: Sequence[int], train_accuracy: Sequence[float],
     ax.legend()
     if title:
         ax.set_title(title)
-    target = Path(path)
-    figure.savefig(target)
-    return target
+    return _save(figure, path)
 
 
 def plot_confusion_matrix(matrix: npt.NDArray[np.int64], class_names: Sequence[str], path: str | os.PathLike[str],
@@ -96,6 +98,4 @@ def plot_confusion_matrix(matrix: npt.NDArray[np.int64], class_names: Sequence[s
     ax.set_ylabel("true")
     if title:
         ax.set_title(title)
-    target = Path(path)
-    figure.savefig(target)
-    return target
+    return _save(figure, path)
