@@ -29,6 +29,7 @@ from facerec.errors import FacerecError
 if TYPE_CHECKING:
     from facerec.gallery import Gallery
     from facerec.recognition.calibration import Calibration
+    from facerec.types import Box
 
 __all__ = [
     "EXIT_FAILED",
@@ -38,6 +39,7 @@ __all__ = [
     "Progress",
     "analyzer_options",
     "batch_options",
+    "box_cell",
     "calibration_option",
     "conclude",
     "emit",
@@ -52,6 +54,7 @@ __all__ = [
     "output_options",
     "resolve_threshold",
     "run_files",
+    "stack_options",
     "threshold_option",
 ]
 
@@ -105,7 +108,9 @@ def error_line(source: object, reason: str) -> str:
 
 
 # -- options --------------------------------------------------------------------------------------------------------
-def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+def stack_options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator that applies ``decorators`` as if written one above the other, first on top."""
+
     def apply(func: F) -> F:
         for decorator in reversed(decorators):
             func = decorator(func)
@@ -133,12 +138,12 @@ def analyzer_options(*, embedder: bool = False) -> Callable[[F], F]:
         options.append(click.option(
             "--embedder", type=click.Choice(list_embedders()), default=DEFAULT_EMBEDDER, show_default=True,
             help="Embedding backend (all give dlib's 128-d embeddings; they differ in speed)."))
-    return _stack(*options)
+    return stack_options(*options)
 
 
 def batch_options(func: F) -> F:
     """``--workers`` and ``--quiet``."""
-    return _stack(
+    return stack_options(
         click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
                      help="Worker processes, each with its own models (0: one per CPU core). Starting them takes "
                           "a second or two, so they pay off from a few dozen photos."),
@@ -148,7 +153,7 @@ def batch_options(func: F) -> F:
 
 def output_options(func: F) -> F:
     """``--json`` and ``--csv`` (default: an aligned table)."""
-    return _stack(
+    return stack_options(
         click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table."),
         click.option("--csv", "as_csv", is_flag=True, help="Print CSV (with a header row) instead of a table."),
     )(func)
@@ -189,8 +194,6 @@ def load_calibration_option(path: Path | None) -> Calibration | None:
     except ImportError as exc:
         raise Fail(f"reading a calibration needs the recognition extra ({exc}): pip install "
                    "'facerec[recognition]'") from None
-    from facerec.errors import FacerecError
-
     try:
         return Calibration.load(path)
     except FacerecError as exc:
@@ -383,6 +386,11 @@ def iter_faces(results: Iterable[FileResult]) -> Iterator[tuple[FileResult, int]
             yield result, 0
         for i in range(1, len(result.faces) + 1):
             yield result, i
+
+
+def box_cell(box: Box) -> str:
+    """A face box as one table cell, ``left,top,right,bottom`` in pixels (the ``box (l,t,r,b)`` column)."""
+    return ",".join(str(v) for v in box.to_dict().values())
 
 
 def errors_document(results: Iterable[FileResult]) -> list[dict[str, str]]:

@@ -11,6 +11,7 @@ from facerec.batch import BatchProcessor, FileResult
 from facerec.cli._common import (
     analyzer_options,
     batch_options,
+    box_cell,
     conclude,
     errors_document,
     expand_paths,
@@ -62,7 +63,7 @@ def _table(results: list[FileResult]) -> tuple[list[str], list[list[Any]]]:
             continue
         face = result.faces[i - 1]
         preview = " ".join(f"{v:+.4f}" for v in _vector(face)[:_PREVIEW])
-        rows.append([result.path, i, ",".join(str(v) for v in face.box.to_dict().values()), f"{preview} ..."])
+        rows.append([result.path, i, box_cell(face.box), f"{preview} ..."])
     return headers, rows
 
 

@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from facerec.analyzer import DEFAULT_FALLBACK_DETECTOR, DEFAULT_FLIP
-from facerec.cli._common import FacerecGroup, Fail, Progress
-from facerec.errors import FacerecError
+from facerec.cli._common import FacerecGroup, Fail, Progress, errors_to_fail, stack_options
 
 __all__ = ["evaluate", "report"]
 
@@ -26,19 +25,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_OUT = Path("runs")
 DEFAULT_CACHE = Path(".cache") / "facerec-eval"
-
-
-class _Bar:
-    """A progress bar on stderr (only on a terminal and without --quiet)."""
-
-    def __init__(self, total: int, label: str, quiet: bool) -> None:
-        self._bar = Progress(total, label, enabled=not quiet)
-
-    def __call__(self, steps: int) -> None:
-        self._bar.advance(steps)
-
-    def close(self) -> None:
-        self._bar.close()
 
 
 def _invocation(ctx: click.Context) -> str:
@@ -68,6 +54,14 @@ def _invocation(ctx: click.Context) -> str:
         else:
             words.extend([flag, str(value)])
     return shlex.join([*words, *arguments])
+
+
+def _rates(far_targets: str) -> tuple[float, ...]:
+    """The rates of ``--far`` (comma-separated)."""
+    try:
+        return tuple(float(x) for x in far_targets.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated rates, got {far_targets!r}", param_hint="--far")
 
 
 def _load_average() -> float | None:
@@ -125,9 +119,7 @@ def _pipeline_options(func: F) -> F:
                      help="Where per-photo embeddings are cached (reused by later runs and variants)."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the embedding cache."),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return stack_options(*options)(func)
 
 
 def _run_options(func: F) -> F:
@@ -137,9 +129,7 @@ def _run_options(func: F) -> F:
         click.option("--name", default=None, help="Run folder name (default: <kind>-<UTC time>)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return stack_options(*options)(func)
 
 
 def _default_embedder(embedder: str | None) -> str:
@@ -194,19 +184,16 @@ def verify_cmd(pairs_file: Path, data_root: Path | None, folds: int, seed: int, 
     from facerec.evaluation.plots import det_figure, roc_figure
     from facerec.evaluation.runs import RunFolder
 
-    try:
-        fars = tuple(float(x) for x in far_targets.split(",") if x.strip())
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated rates, got {far_targets!r}", param_hint="--far")
+    fars = _rates(far_targets)
     chosen = _variants(detector, embedder, upsample, landmarks, flip, jitters, fallback_detector, pick, variants)
     pairs = vp.read_pair_list(pairs_file, k=folds, seed=seed, root=data_root)
     if per_fold is not None:
         pairs = vp.first_pairs_per_fold(pairs, per_fold)
     photos = {key: pairs.path(key) for key in pairs.photos()}
-    bar = _Bar(len(photos), "embedding", quiet)
+    bar = Progress(len(photos), "embedding", enabled=not quiet)
     try:
         stores = vp.embed_photos(photos, chosen, data_id=vp.data_id_for(pairs),
-                                 cache_dir=None if no_cache else cache_dir, workers=workers, progress=bar)
+                                 cache_dir=None if no_cache else cache_dir, workers=workers, progress=bar.advance)
     finally:
         bar.close()
     results = vp.verify_pairs(pairs, stores, far_targets=fars)
@@ -272,10 +259,7 @@ def identify_cmd(data_dir: Path, min_images: int, max_people: int | None, probe_
         if n not in ip.IDENTIFIER_NAMES:
             raise click.BadParameter(f"unknown identifier {n!r}; choose from {', '.join(ip.IDENTIFIER_NAMES)}",
                                      param_hint="--identifier")
-    try:
-        fars = tuple(float(x) for x in far_targets.split(",") if x.strip())
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated rates, got {far_targets!r}", param_hint="--far")
+    fars = _rates(far_targets)
     if variants:
         raise click.UsageError("identify scores one pipeline setting; use the pipeline options instead of --variant")
     variant = _variants(detector, embedder, upsample, landmarks, flip, jitters, fallback_detector, pick, ())[0]
@@ -287,10 +271,10 @@ def identify_cmd(data_dir: Path, min_images: int, max_people: int | None, probe_
     split = ip.make_split(keys, probe_fraction=probe_fraction, unknown_fraction=unknown_fraction, seed=seed)
     photos = {f"{p}/{f.name}": f for p, files in people.items() for f in files}
     data_id = vp.data_id_for_root(data_dir)
-    bar = _Bar(len(photos), "embedding", quiet)
+    bar = Progress(len(photos), "embedding", enabled=not quiet)
     try:
         stores = vp.embed_photos(photos, [variant], data_id=data_id, cache_dir=None if no_cache else cache_dir,
-                                 workers=workers, progress=bar)
+                                 workers=workers, progress=bar.advance)
     finally:
         bar.close()
     vectors = stores[variant.name].vectors
@@ -344,9 +328,10 @@ def detect_cmd(annotations: Path, image_root: Path | None, detectors: tuple[str,
                                  landmark_box_iou=landmark_box_iou)
     results = []
     for det in chosen:
-        bar = _Bar(len(images), det, quiet)
+        bar = Progress(len(images), det, enabled=not quiet)
         try:
-            results.append(dp.evaluate_detector(images, det, upsample=upsample, progress=bar, repeats=repeats))
+            results.append(dp.evaluate_detector(images, det, upsample=upsample, progress=bar.advance,
+                                                repeats=repeats))
         finally:
             bar.close()
     run = RunFolder.create(out_dir, "detect", name)
@@ -408,10 +393,11 @@ def speed_cmd(images: tuple[Path, ...], detector: str, embedder: str | None, ups
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {worker_counts!r}", param_hint="--workers")
     emb = _default_embedder(embedder)
-    bar = _Bar(len(paths), "timing", quiet)
+    bar = Progress(len(paths), "timing", enabled=not quiet)
     try:
         timings = sp.time_stages(paths, detector=detector, embedder=emb, upsample=upsample,
-                                 landmarks=int(landmarks), gallery_size=gallery_size, repeats=repeats, progress=bar)
+                                 landmarks=int(landmarks), gallery_size=gallery_size, repeats=repeats,
+                                 progress=bar.advance)
     finally:
         bar.close()
     through = [sp.throughput(paths, n, images=throughput_images, detector=detector, embedder=emb,
@@ -452,17 +438,15 @@ def speed_cmd(images: tuple[Path, ...], detector: str, embedder: str | None, ups
 @click.option("--pdf", "pdf_mode", type=click.Choice(["auto", "yes", "no"]), default="auto", show_default=True,
               help="Typeset the PDF with pdflatex: auto does it when pdflatex is installed "
                    "(bash tools/setup_latex.sh installs it), yes fails without it.")
+@errors_to_fail
 def report(run_dirs: tuple[Path, ...], out_dir: Path, training_runs: tuple[Path, ...], title: str, author: str,
            keep_latex: bool, pdf_mode: str) -> None:
     """The write-up of RUN_DIR... (evaluation and training run folders): a self-contained HTML page and a PDF in
     the layout of an IEEE conference paper."""
     from facerec.report import build_report
 
-    try:
-        files = build_report(run_dirs, out_dir, training_runs=training_runs, title=title, author=author,
-                             keep_latex=keep_latex, pdf=pdf_mode)
-    except FacerecError as exc:
-        raise Fail(str(exc)) from None
+    files = build_report(run_dirs, out_dir, training_runs=training_runs, title=title, author=author,
+                         keep_latex=keep_latex, pdf=pdf_mode)
     for kind, path in files.items():
         click.echo(f"{kind}: {path}")
     if pdf_mode == "auto" and "pdf" not in files:

@@ -8,14 +8,13 @@ Errors of facerec become one ``facerec: <message>`` line and exit code 2, also w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from facerec.analyzer import FaceAnalyzer
+from facerec.api import get_analyzer
 from facerec.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -30,6 +29,9 @@ from facerec.cli._common import (
     output_options,
 )
 
+if TYPE_CHECKING:
+    from facerec.gallery import Gallery
+
 __all__ = ["COMMANDS", "enroll", "people", "search"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,24 +45,11 @@ def gallery_option(func: F) -> F:
              "$XDG_DATA_HOME/facerec/gallery.sqlite (~/.local/share/facerec/gallery.sqlite).")(func)
 
 
-@contextmanager
-def _opened(location: str | None, *, create: bool) -> Iterator[Any]:
+def _opened(location: str | None, *, create: bool) -> Gallery:
+    """The gallery at ``location``; use it in a ``with`` block, which closes it."""
     from facerec.gallery import open_gallery
 
-    gallery = open_gallery(location, create=create)
-    try:
-        yield gallery
-    finally:
-        gallery.close()
-
-
-def _analyzer(detector: str, upsample: int, min_face_size_px: int, max_side: int | None,
-              embedder: str) -> FaceAnalyzer:
-    from facerec.api import get_analyzer
-
-    # the shared analyzer for these options: models load once per process
-    return get_analyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
-                        max_side=max_side)
+    return open_gallery(location, create=create)
 
 
 # -- enroll ---------------------------------------------------------------------------------------------------------
@@ -75,9 +64,8 @@ def _analyzer(detector: str, upsample: int, min_face_size_px: int, max_side: int
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @errors_to_fail
-def enroll(ctx: click.Context, people_dir: Path, gallery_location: str | None, store_crops: bool, detector: str,
-           upsample: int, min_face_size_px: int, max_side: int | None, embedder: str, as_json: bool,
-           as_csv: bool, quiet: bool) -> None:
+def enroll(ctx: click.Context, /, people_dir: Path, gallery_location: str | None, store_crops: bool, as_json: bool,
+           as_csv: bool, quiet: bool, **analyzer_settings: Any) -> None:
     """Add the people of PEOPLE_DIR to the gallery: PEOPLE_DIR/<name>/*.jpg, one face per photo.
 
     Photos with no face or several faces are skipped and reported. Each photo is committed on its own, so an
@@ -86,7 +74,7 @@ def enroll(ctx: click.Context, people_dir: Path, gallery_location: str | None, s
     from facerec.gallery import enroll as enroll_people
 
     fmt = output_format(as_json, as_csv)
-    analyzer = _analyzer(detector, upsample, min_face_size_px, max_side, embedder)
+    analyzer = get_analyzer(**analyzer_settings)  # shared per process: models load once
     with _opened(gallery_location, create=True) as gallery:
         progress: Progress | None = None
 
@@ -209,13 +197,13 @@ def people_remove(name: str, gallery_location: str | None, yes: bool) -> None:
 @analyzer_options(embedder=True)
 @output_options
 @errors_to_fail
-def search(photo: Path, gallery_location: str | None, top_k: int, detector: str, upsample: int,
-           min_face_size_px: int, max_side: int | None, embedder: str, as_json: bool, as_csv: bool) -> None:
+def search(photo: Path, gallery_location: str | None, top_k: int, as_json: bool, as_csv: bool,
+           **analyzer_settings: Any) -> None:
     """The K nearest people of the gallery for every face of PHOTO, with their distances (no threshold)."""
     from facerec.gallery import identify as identify_faces
 
     fmt = output_format(as_json, as_csv)
-    analyzer = _analyzer(detector, upsample, min_face_size_px, max_side, embedder)
+    analyzer = get_analyzer(**analyzer_settings)  # shared per process: models load once
     with _opened(gallery_location, create=False) as gallery:
         announce_index_build(gallery)
         found = identify_faces(gallery, photo, analyzer=analyzer, top_k=top_k)

@@ -23,6 +23,7 @@ from facerec.cli._common import (
     analyzer_options,
     announce_index_build,
     batch_options,
+    box_cell,
     calibration_option,
     conclude,
     error_line,
@@ -178,8 +179,7 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
     from facerec.gallery import identify as identify_faces
     from facerec.gallery import model_id_for
 
-    gallery = _open_gallery(location)
-    try:
+    with _open_gallery(location) as gallery:
         gallery.check_model(model_id_for(batch.analyzer))  # before any photo is embedded
         results = run_files(batch, files, quiet=quiet, label="identify", operation="embed")
         announce_index_build(gallery, quiet=quiet)
@@ -187,8 +187,6 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
             identify_faces(gallery, list(r.faces), analyzer=batch.analyzer, distance_threshold=distance_threshold,
                            top_k=top_k) if r.ok else [] for r in results]
         location_text = gallery.location
-    finally:
-        gallery.close()
     if draw_dir is not None:
         results = [_draw(result, found, out) if result.ok else result
                    for result, found, out in zip(results, answers, annotated_paths(files, draw_dir))]
@@ -256,7 +254,7 @@ def _table(rows: Sequence[tuple[FileResult, list[Any]]], calibration: Calibratio
         probability = match_probability(calibration, distance)
         row = [result.path, i, name, "" if distance is None else f"{distance:.3f}", nearest,
                "" if probability is None else f"{probability:.3f}",
-               ",".join(str(v) for v in result.faces[i - 1].box.to_dict().values())]
+               box_cell(result.faces[i - 1].box)]
         if gallery_mode:
             row.append("; ".join(f"{c.name} {c.distance:.3f}" for c in found.candidates) or "-")
         out.append(row)

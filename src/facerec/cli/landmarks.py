@@ -12,6 +12,7 @@ from facerec.batch import BatchProcessor, FileResult
 from facerec.cli._common import (
     analyzer_options,
     batch_options,
+    box_cell,
     conclude,
     errors_document,
     expand_paths,
@@ -63,7 +64,7 @@ def _table(results: list[FileResult]) -> tuple[list[str], list[list[Any]]]:
         face = result.faces[i - 1]
         groups = face.landmark_groups()
         count = 0 if face.landmarks is None else len(face.landmarks)
-        rows.append([result.path, i, ",".join(str(v) for v in face.box.to_dict().values()), count,
+        rows.append([result.path, i, box_cell(face.box), count,
                      *(_centre(groups[name]) if name in groups else "" for name in ("left_eye", "right_eye",
                                                                                    "nose_tip"))])
     return headers, rows

@@ -7,9 +7,9 @@ invoked on their own (outside the ``facerec`` group).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -21,7 +21,9 @@ from facerec.cli._common import (
     Progress,
     analyzer_options,
     batch_options,
+    box_cell,
     emit,
+    error_line,
     errors_document,
     errors_to_fail,
     expand_paths,
@@ -32,8 +34,6 @@ from facerec.cli._common import (
 from facerec.types import Box, Face
 
 __all__ = ["COMMANDS", "calibrate", "cluster"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Margin added around a face box on each side when a crop is written, as a fraction of the box size.
 CROP_MARGIN = 0.25
@@ -100,10 +100,6 @@ def cluster(ctx: click.Context, /, photos: tuple[Path, ...], method: str, distan
 ClusterRow = tuple[Path, int, Face, int]
 
 
-def _box(box: Box) -> list[int]:
-    return [box.left, box.top, box.right, box.bottom]
-
-
 def _cluster_name(label: int) -> str:
     return "noise" if label == -1 else f"cluster_{label}"
 
@@ -148,14 +144,15 @@ def _cluster_table(rows: Sequence[ClusterRow]) -> tuple[list[str], list[list[Any
     for _, _, _, label in rows:
         sizes[label] = sizes.get(label, 0) + 1
     headers = ["cluster", "size", "file", "face", "box (l,t,r,b)"]
-    return headers, [[label, sizes[label], path, i, ",".join(str(v) for v in _box(face.box))]
+    return headers, [[label, sizes[label], path, i, box_cell(face.box)]
                      for path, i, face, label in rows]
 
 
 def _cluster_csv(rows: Sequence[ClusterRow], crops: dict[tuple[Path, int], Path]
                  ) -> tuple[list[str], list[list[Any]]]:
     headers = ["file", "face", "left", "top", "right", "bottom", "cluster", "crop"]
-    return headers, [[path, i, *_box(face.box), label, crops.get((path, i), "")] for path, i, face, label in rows]
+    return headers, [[path, i, *face.box.to_dict().values(), label, crops.get((path, i), "")]
+                     for path, i, face, label in rows]
 
 
 def _cluster_document(rows: Sequence[ClusterRow], results: Sequence[FileResult],
@@ -223,7 +220,7 @@ def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int
         if bar:
             bar[0].close()
     for photo, reason in data.skipped:
-        click.echo(f"facerec: {photo}: {reason}", err=True)
+        click.echo(error_line(photo, reason), err=True)
     result = run_calibration(data, target_far, embedder=analyzer["embedder"])
     try:
         result.save(out_path)

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from facerec.cli._common import Fail, emit, expand_paths, output_format
+from facerec.cli._common import Fail, emit, error_line, errors_to_fail, expand_paths, output_format
 from facerec.errors import FacerecError
 
 __all__ = ["predict", "train"]
@@ -95,6 +95,7 @@ def _model_help() -> str:
 @click.option("--threads", type=click.IntRange(0), default=0, help="TensorFlow threads (0: TensorFlow's choice)")
 @click.option("--json", "as_json", is_flag=True, help="print the test metrics (or the comparison) as JSON")
 @click.option("-q", "--quiet", is_flag=True, help="no progress lines")
+@errors_to_fail
 def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, image_size: int | None,
           padding: float | None, no_align: bool, detector: str, upsample: int, multiple_faces: str,
           min_images_per_person: int, max_people: int | None, max_images_per_person: int | None, epochs: int,
@@ -132,23 +133,20 @@ def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, imag
         "seed": seed, "threshold": threshold, "save_h5": save_h5, "embedder": embedder,
         "cache_features": feature_cache, "run_eagerly": run_eagerly,
     }
-    try:
-        training.configure_threads(threads or None)
-        common = {"split_file": split_file, "cache_dir": cache_dir, "use_cache": not no_cache, "workers": workers,
-                  "command": command, "verbose": 0 if quiet else 2, "log": say}
-        if sweep_spec:
-            if "model" in _given(click.get_current_context()):
-                raise Fail("--model and --sweep exclude each other: name the models in the sweep")
-            configs = training.load_sweep(sweep_spec, training.TrainConfig.from_dict(settings))
-            results = training.sweep(data_dir, output, configs, **common)
-            if as_json:
-                emit("json", document=lambda: [r.row() for r in results], table=lambda: ([], []))
-            else:
-                click.echo((output / "comparison.md").read_text(encoding="utf-8").rstrip())
-            return
-        result = training.train(data_dir, output, training.TrainConfig.from_dict(settings), **common)
-    except FacerecError as error:
-        raise Fail(str(error)) from None
+    training.configure_threads(threads or None)
+    common = {"split_file": split_file, "cache_dir": cache_dir, "use_cache": not no_cache, "workers": workers,
+              "command": command, "verbose": 0 if quiet else 2, "log": say}
+    if sweep_spec:
+        if "model" in _given(click.get_current_context()):
+            raise Fail("--model and --sweep exclude each other: name the models in the sweep")
+        configs = training.load_sweep(sweep_spec, training.TrainConfig.from_dict(settings))
+        results = training.sweep(data_dir, output, configs, **common)
+        if as_json:
+            emit("json", document=lambda: [r.row() for r in results], table=lambda: ([], []))
+        else:
+            click.echo((output / "comparison.md").read_text(encoding="utf-8").rstrip())
+        return
+    result = training.train(data_dir, output, training.TrainConfig.from_dict(settings), **common)
     if as_json:
         emit("json", document=lambda: result.metrics, table=lambda: ([], []))
     else:
@@ -163,9 +161,10 @@ def _command_line(ctx: click.Context) -> str:
     if argv0 == "facerec" and ctx.info_name and ctx.info_name in sys.argv[1:3]:
         return shlex.join(["facerec", *sys.argv[1:]])
     words = ["facerec", ctx.info_name or "train"]
+    given = _given(ctx)
     for param in ctx.command.params:
         name = param.name or ""
-        if name not in _given(ctx):
+        if name not in given:
             continue
         value = ctx.params[name]
         if isinstance(param, click.Argument):
@@ -194,6 +193,7 @@ def _given(ctx: click.Context) -> set[str]:
                    "[default: the run's, 0.5]")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document")
 @click.option("--csv", "as_csv", is_flag=True, help="a CSV table")
+@errors_to_fail
 def predict(run_dir: Path, photos: tuple[Path, ...], threshold: float | None, as_json: bool, as_csv: bool) -> None:
     """Detect, align and classify every face in PHOTOS (files or folders) with a trained run.
 
@@ -204,21 +204,18 @@ def predict(run_dir: Path, photos: tuple[Path, ...], threshold: float | None, as
     fmt = output_format(as_json, as_csv)
     training = _training()
     files = expand_paths(photos)
-    try:
-        trained = training.load_run(run_dir)
-    except FacerecError as error:
-        raise Fail(str(error)) from None
+    trained = training.load_run(run_dir)
     found: list[Any] = []
     failed = 0
     for path in files:
         try:
             faces = trained.predict_photo(path, threshold)
         except FacerecError as error:
-            click.echo(f"facerec: {path}: {error}", err=True)
+            click.echo(error_line(path, str(error)), err=True)
             failed += 1
             continue
         if not faces:
-            click.echo(f"facerec: {path}: no face found", err=True)
+            click.echo(error_line(path, "no face found"), err=True)
         found.extend(faces)
 
     def table() -> tuple[list[str], list[list[Any]]]:
