@@ -65,10 +65,10 @@ def real_chips(count: int) -> np.ndarray:
     from facerec.images import load_image
     from facerec.types import Box
 
-    landmarker = Landmarker(5)
     chips: list[np.ndarray] = []
     lfw = SHARED / "lfw" / "images"
     if lfw.is_dir():
+        landmarker = Landmarker(5)
         for person in sorted(p for p in lfw.iterdir() if p.is_dir())[:count]:
             image = load_image(person / f"{person.name}_0001.jpg")
             chips.append(face_chips(image, [landmarker.predict(image, Box(70, 70, 180, 180))])[0])

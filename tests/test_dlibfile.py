@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from facerec.errors import ModelFormatError
-from facerec.models import locate_model
+from facerec.models import file_sha256, locate_model
 from facerec.models.dlibfile import (
     _Reader,
     count_params,
@@ -148,6 +148,20 @@ def test_mmod_file_layers_params_and_options(mmod_path: Path) -> None:
 
 def test_reader_caches_per_file(mmod_path: Path) -> None:
     assert read_dlib_dnn(mmod_path) is read_dlib_dnn(mmod_path)
+
+
+def test_sha256_is_the_files(mmod_path: Path) -> None:
+    data = mmod_path.read_bytes()
+    assert read_dlib_dnn(mmod_path).sha256 == file_sha256(mmod_path) == parse_dlib_dnn(data).sha256
+
+
+def test_window_attrs_of_con_and_pool_layers(resnet_net) -> None:  # type: ignore[no-untyped-def]
+    fields = ["nr", "nc", "stride_y", "stride_x", "padding_y", "padding_x"]
+    first = resnet_net.layers[0]
+    assert list(first.attrs) == ["num_filters", *fields, "use_relu"]
+    assert [first.attrs[f] for f in fields] == [7, 7, 2, 2, 0, 0]
+    pool = next(layer for layer in resnet_net.layers if layer.kind == "max_pool")
+    assert list(pool.attrs) == fields and [pool.attrs[f] for f in fields] == [3, 3, 2, 2, 0, 0]
 
 
 # -- corrupted copies ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from facerec.analyzer import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, FaceAnalyzer, pick_face
-from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
 from facerec.images import load_image
 from facerec.types import Box, Face
@@ -64,6 +64,13 @@ UNKNOWN = "unknown"
 #: known person).
 Operation = Literal["detect", "landmarks", "embed", "identify"]
 _OPERATIONS = ("detect", "landmarks", "embed", "identify")
+
+
+def _check_operation(operation: str, known: KnownPeople | None) -> None:
+    if operation not in _OPERATIONS:
+        raise ConfigurationError(f"operation must be one of {', '.join(_OPERATIONS)}, got {operation!r}")
+    if operation == "identify" and known is None:
+        raise ConfigurationError("identify needs the known people")
 
 
 # -- finding files -----------------------------------------------------------------------------------------------
@@ -171,7 +178,7 @@ class KnownPeople:
             raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
         if not self.names:
             return Match(UNKNOWN, None, None)
-        distances = np.linalg.norm(self.embeddings - np.asarray(embedding, dtype=np.float32), axis=1)
+        distances = face_distance(self.embeddings, embedding)
         best = int(np.argmin(distances))
         distance = float(distances[best])
         nearest = self.names[best]
@@ -302,10 +309,7 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
         ConfigurationError: ``operation`` is unknown, or ``identify`` without ``known``.
         FacerecError: a model could not be loaded.
     """
-    if operation not in _OPERATIONS:
-        raise ConfigurationError(f"operation must be one of {', '.join(_OPERATIONS)}, got {operation!r}")
-    if operation == "identify" and known is None:
-        raise ConfigurationError("identify needs the known people")
+    _check_operation(operation, known)
     file = Path(path)
     size: tuple[int, int] | None = None
     try:
@@ -324,7 +328,7 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
         annotated = None
         if draw_to is not None:
             labels = [m.name for m in matches] if matches is not None else [str(i) for i in range(1, len(faces) + 1)]
-            known_flags = [m.name != UNKNOWN for m in matches] if matches is not None else [True] * len(faces)
+            known_flags = [m.known for m in matches] if matches is not None else [True] * len(faces)
             annotated = _save(draw_faces(rgb, [f.box for f in faces], labels, known_flags), Path(draw_to))
         return FileResult(path=file, faces=tuple(faces), matches=matches, size=size, annotated=annotated)
     except (ImageError, FaceNotFoundError) as exc:
@@ -515,10 +519,7 @@ class BatchProcessor:
                 ``known``.
             FacerecError: a model could not be loaded (this fails every file alike, so the run stops).
         """
-        if operation not in _OPERATIONS:
-            raise ConfigurationError(f"operation must be one of {', '.join(_OPERATIONS)}, got {operation!r}")
-        if operation == "identify" and known is None:
-            raise ConfigurationError("identify needs the known people")
+        _check_operation(operation, known)
         if points not in (5, 68):
             raise ConfigurationError(f"landmark points must be 5 or 68, got {points}")
         if not (distance_threshold > 0 and math.isfinite(distance_threshold)):

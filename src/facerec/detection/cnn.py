@@ -51,7 +51,7 @@ def _axis_rows(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return top, bottom, y - top
 
 
-def _axis_cols(n_in: int, n_out: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _axis_cols(n_in: int, n_out: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """Columns of dlib's SIMD resize: the first tail column, and ``left``, ``right``, ``lr_frac`` (float32) of the
     vectorised columns before it (``x`` accumulated in float32, four lanes at a time, truncated to int)."""
     scale = (n_in - 1) / float(max(n_out - 1, 1))
@@ -70,7 +70,7 @@ def _axis_cols(n_in: int, n_out: int) -> tuple[int, np.ndarray, np.ndarray, np.n
     x = xs.reshape(-1)[:tail]
     left_c = left.reshape(-1)[:tail].astype(np.intp)
     lr = (x - left_c.astype(np.float32)).astype(np.float32)
-    return tail, left_c, left_c + 1, lr, x
+    return tail, left_c, left_c + 1, lr
 
 
 def _tail_x(n_in: int, n_out: int, tail: int) -> np.ndarray:
@@ -94,7 +94,7 @@ def _resize_dlib(src: np.ndarray, n_out_rows: int, n_out_cols: int, *, to_uint8:
         out[...] = 0
         return out
     top, bottom, tb = _axis_rows(n_in_rows, n_out_rows)
-    tail, left, right, lr, _ = _axis_cols(n_in_cols, n_out_cols)
+    tail, left, right, lr = _axis_cols(n_in_cols, n_out_cols)
     tb_f = tb.astype(np.float32)[:, None]
     inv_tb_f = (1.0 - tb).astype(np.float32)[:, None]
     if tail:

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -36,7 +37,6 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ModelFormatError
-from facerec.models.locate import file_sha256
 
 __all__ = [
     "DlibNet",
@@ -248,6 +248,15 @@ def _size(shape: tuple[int, ...]) -> int:
     return out
 
 
+#: The window fields of ``con`` and pooling layers, in file order (also the keys of their ``attrs``).
+_WINDOW_FIELDS = ("nr", "nc", "stride_y", "stride_x", "padding_y", "padding_x")
+
+
+def _read_window(r: _Reader, what: str) -> tuple[int, ...]:
+    """The six window fields of a ``con`` or pooling layer, in :data:`_WINDOW_FIELDS` order."""
+    return tuple(r.int_(f"{what} {name}") for name in _WINDOW_FIELDS)
+
+
 def _read_multipliers(r: _Reader) -> None:
     for name in ("learning_rate_multiplier", "weight_decay_multiplier", "bias_learning_rate_multiplier",
                  "bias_weight_decay_multiplier"):
@@ -257,12 +266,8 @@ def _read_multipliers(r: _Reader) -> None:
 def _read_con(r: _Reader, tag: str, start: int) -> Layer:
     params = r.tensor("con params").reshape(-1)
     num_filters = r.int_("con num_filters")
-    nr = r.int_("con nr")
-    nc = r.int_("con nc")
-    stride_y = r.int_("con stride_y")
-    stride_x = r.int_("con stride_x")
-    padding_y = r.int_("con padding_y")
-    padding_x = r.int_("con padding_x")
+    window = _read_window(r, "con")
+    nr, nc, stride_y, stride_x, padding_y, padding_x = window
     filters = r.alias_tensor("con filters")
     biases = r.alias_tensor("con biases")
     _read_multipliers(r)
@@ -285,8 +290,7 @@ def _read_con(r: _Reader, tag: str, start: int) -> Layer:
     weight = params[:n_w].reshape(filters).copy()
     bias = params[n_w:n_w + n_b].copy() if use_bias else np.zeros(num_filters, dtype=np.float32)
     return Layer("con", tag, {"weight": weight, "bias": bias},
-                 {"num_filters": num_filters, "nr": nr, "nc": nc, "stride_y": stride_y, "stride_x": stride_x,
-                  "padding_y": padding_y, "padding_x": padding_x, "use_relu": use_relu})
+                 {"num_filters": num_filters, **dict(zip(_WINDOW_FIELDS, window)), "use_relu": use_relu})
 
 
 def _read_fc(r: _Reader, tag: str, start: int) -> Layer:
@@ -366,17 +370,12 @@ def _read_bn(r: _Reader, tag: str, start: int) -> Layer:
 
 
 def _read_pool(r: _Reader, tag: str, start: int) -> Layer:
-    nr = r.int_("pool nr")
-    nc = r.int_("pool nc")
-    stride_y = r.int_("pool stride_y")
-    stride_x = r.int_("pool stride_x")
-    padding_y = r.int_("pool padding_y")
-    padding_x = r.int_("pool padding_x")
+    window = _read_window(r, "pool")
+    nr, nc, stride_y, stride_x, padding_y, padding_x = window
     if min(nr, nc, padding_y, padding_x) < 0 or min(stride_y, stride_x) < 1:
         raise r.fail(f"bad pooling window {nr}x{nc} stride {stride_y}x{stride_x}", start)
     kind = "max_pool" if tag.startswith("max") else "avg_pool"
-    return Layer(kind, tag, {}, {"nr": nr, "nc": nc, "stride_y": stride_y, "stride_x": stride_x,
-                                 "padding_y": padding_y, "padding_x": padding_x})
+    return Layer(kind, tag, {}, dict(zip(_WINDOW_FIELDS, window)))
 
 
 def _read_relu(r: _Reader, tag: str, start: int) -> Layer:
@@ -505,7 +504,7 @@ def _read_input(r: _Reader) -> dict[str, Any]:
 # the network
 
 
-def _parse(data: bytes, path: str, sha256: str) -> DlibNet:
+def _parse(data: bytes, path: str) -> DlibNet:
     r = _Reader(data, path)
     start = r.pos
     version = r.int_("add_loss_layer version")
@@ -540,7 +539,8 @@ def _parse(data: bytes, path: str, sha256: str) -> DlibNet:
             raise r.fail(f"unexpected layer wrapper version {v} above the input layer", offset)
     if r.pos != len(data):
         raise r.fail(f"{len(data) - r.pos} trailing bytes after the network")
-    return DlibNet(path=path, sha256=sha256, loss=loss, input=input_layer, layers=_label_tags(layers))
+    return DlibNet(path=path, sha256=hashlib.sha256(data).hexdigest(), loss=loss, input=input_layer,
+                   layers=_label_tags(layers))
 
 
 def _label_tags(layers: list[Layer]) -> list[Layer]:
@@ -564,7 +564,7 @@ def _label_tags(layers: list[Layer]) -> list[Layer]:
 def _read_cached(path: str, size: int, mtime_ns: int) -> DlibNet:
     with open(path, "rb") as handle:
         data = handle.read()
-    return _parse(data, path, file_sha256(path))
+    return _parse(data, path)
 
 
 def read_dlib_dnn(path: str | os.PathLike[str]) -> DlibNet:
@@ -590,9 +590,7 @@ def read_dlib_dnn(path: str | os.PathLike[str]) -> DlibNet:
 
 def parse_dlib_dnn(data: bytes, name: str = "<bytes>") -> DlibNet:
     """Parse a dlib DNN file already in memory (``name`` is used in error messages; not cached)."""
-    import hashlib
-
-    return _parse(data, name, hashlib.sha256(data).hexdigest())
+    return _parse(data, name)
 
 
 def count_params(net: DlibNet) -> int:

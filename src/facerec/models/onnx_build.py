@@ -69,9 +69,10 @@ class _GraphBuilder:
     def fail(self, reason: str) -> ModelFormatError:
         return ModelFormatError(self.net.path, f"cannot build the ONNX graph: {reason}")
 
-    def layer_nodes(self, graph: list[Node], input_name: str,
-                    input_shape: tuple[int, int, int] | None) -> str:
-        """Emit the ONNX nodes of ``graph`` (a :func:`resnet_graph` or :func:`sequential_graph`)."""
+    def layer_nodes(self, graph: list[Node], input_name: str, input_shape: tuple[int, int, int] | None,
+                    output_name: str) -> None:
+        """Emit the ONNX nodes of ``graph`` (a :func:`resnet_graph` or :func:`sequential_graph`); the last node's
+        output is renamed ``output_name``."""
         names: dict[str, str] = {}
         for node in graph:
             if node.op == "input":
@@ -87,12 +88,9 @@ class _GraphBuilder:
                 a = layer.attrs
                 w = self.const(node.name + ".weight", layer.params["weight"])
                 b = self.const(node.name + ".bias", layer.params["bias"])
-                out = self.add("Conv", [src[0], w, b], node.name, kernel_shape=[a["nr"], a["nc"]],
-                               strides=[a["stride_y"], a["stride_x"]],
-                               pads=[a["padding_y"], a["padding_x"], a["padding_y"], a["padding_x"]])
+                out = self.add("Conv", [src[0], w, b], node.name, **_window_attrs(a))
                 if shape is not None:
-                    shape = (a["num_filters"], 1 + (shape[1] + 2 * a["padding_y"] - a["nr"]) // a["stride_y"],
-                             1 + (shape[2] + 2 * a["padding_x"] - a["nc"]) // a["stride_x"])
+                    shape = _window_shape(a, a["num_filters"], shape)
                 if a.get("use_relu"):
                     self.shapes[out] = shape
                     out = self.add("Relu", [out], node.name + ".relu")
@@ -112,15 +110,12 @@ class _GraphBuilder:
                 out = self.add("Relu", [src[0]], node.name)
             elif node.op in ("max_pool", "avg_pool"):
                 a = layer.attrs
-                kwargs: dict[str, Any] = {
-                    "kernel_shape": [a["nr"], a["nc"]], "strides": [a["stride_y"], a["stride_x"]],
-                    "pads": [a["padding_y"], a["padding_x"], a["padding_y"], a["padding_x"]]}
+                kwargs = _window_attrs(a)
                 if node.op == "avg_pool":
                     kwargs["count_include_pad"] = 0  # dlib clips windows to the image
                 out = self.add("MaxPool" if node.op == "max_pool" else "AveragePool", [src[0]], node.name, **kwargs)
                 if shape is not None:
-                    shape = (shape[0], 1 + (shape[1] + 2 * a["padding_y"] - a["nr"]) // a["stride_y"],
-                             1 + (shape[2] + 2 * a["padding_x"] - a["nc"]) // a["stride_x"])
+                    shape = _window_shape(a, shape[0], shape)
             elif node.op == "global_avg_pool":
                 out = self.add("GlobalAveragePool", [src[0]], node.name)
                 if shape is not None:
@@ -147,7 +142,7 @@ class _GraphBuilder:
                 raise self.fail(f"unsupported op {node.op!r}")
             names[node.name] = out
             self.shapes[out] = shape
-        return names[graph[-1].name]
+        self.nodes[-1].output[0] = output_name  # the node emitted last; no other node reads its output
 
     def _pad_to(self, name: str, shape: tuple[int, int, int], target: tuple[int, ...]) -> str:
         """Zero-pad ``name`` at the end of channels, bottom rows and right columns up to ``target``."""
@@ -157,6 +152,18 @@ class _GraphBuilder:
                         dtype=np.int64)
         pad_name = self.const(self.unique(name + ".pads"), pads)
         return self.add("Pad", [name, pad_name], self.unique(name + ".padded"), mode="constant")
+
+
+def _window_attrs(a: dict[str, Any]) -> dict[str, Any]:
+    """ONNX ``kernel_shape``, ``strides`` and ``pads`` of a ``con`` or pooling layer's window attributes."""
+    return {"kernel_shape": [a["nr"], a["nc"]], "strides": [a["stride_y"], a["stride_x"]],
+            "pads": [a["padding_y"], a["padding_x"], a["padding_y"], a["padding_x"]]}
+
+
+def _window_shape(a: dict[str, Any], channels: int, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The ``(C, H, W)`` output of a ``con`` or pooling window ``a`` on an input of ``shape``."""
+    return (channels, 1 + (shape[1] + 2 * a["padding_y"] - a["nr"]) // a["stride_y"],
+            1 + (shape[2] + 2 * a["padding_x"] - a["nc"]) // a["stride_x"])
 
 
 def _model(builder: _GraphBuilder, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto],
@@ -194,12 +201,7 @@ def build_resnet_onnx(net: DlibNet) -> onnx.ModelProto:
     nchw = b.add("Transpose", ["image"], "to_nchw", perm=[0, 3, 1, 2])
     centred = b.add("Sub", [nchw, b.const("mean_rgb", mean)], "centred")
     normalised = b.add("Mul", [centred, b.const("inv_256", np.array(1.0 / 256.0, dtype=np.float32))], "normalised")
-    last = b.layer_nodes(resnet_graph(net), normalised, (3, nr, nc))
-    b.nodes[-1].output[0] = "embedding"
-    for node in b.nodes:  # the last node's output was renamed
-        for i, name in enumerate(node.input):
-            if name == last:
-                node.input[i] = "embedding"
+    b.layer_nodes(resnet_graph(net), normalised, (3, nr, nc), "embedding")
     width = net.layers[-1].params["weight"].shape[1] if net.layers[-1].kind == "fc" else None
     inputs = [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", nr, nc, 3])]
     outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", width])]
@@ -220,12 +222,7 @@ def build_mmod_onnx(net: DlibNet) -> onnx.ModelProto:
     from onnx import TensorProto, helper
 
     b = _GraphBuilder(net)
-    last = b.layer_nodes(sequential_graph(net), "canvas", None)
-    b.nodes[-1].output[0] = "scores"
-    for node in b.nodes:
-        for i, name in enumerate(node.input):
-            if name == last:
-                node.input[i] = "scores"
+    b.layer_nodes(sequential_graph(net), "canvas", None, "scores")
     inputs = [helper.make_tensor_value_info("canvas", TensorProto.FLOAT, ["N", 3, "H", "W"])]
     outputs = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", None, None, None])]
     return _model(b, inputs, outputs, "dlib_mmod_detector",
