@@ -181,3 +181,19 @@ def test_annotated_paths_are_distinct(tmp_path: Path) -> None:
                           tmp_path)
     assert [p.name for p in out] == ["x.jpg", "x-2.jpg", "x-3.JPG", "y.png", "z.png"]
     assert all(p.parent == tmp_path for p in out)
+
+
+def test_worker_analyzers_run_every_onnx_part_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from facerec import batch
+
+    monkeypatch.setattr(batch, "_worker_analyzer", None)
+    batch._init_worker({"detector": "hog", "fallback_detector": "cnn", "embedder": "onnx"})
+    analyzer = batch._worker_analyzer
+    assert analyzer is not None
+    # the CNN fallback too, not only the primary detector and the embedder
+    assert analyzer._fallback().threads == 1  # type: ignore[attr-defined]
+    assert analyzer.embedder.threads == 1  # type: ignore[attr-defined]
+    # options given for a part still win; parts that do not run on ONNX Runtime get no threads option
+    own = facerec.FaceAnalyzer(detector="hog", threads=1, embedder_options={"threads": 2})
+    assert own.embedder.threads == 2  # type: ignore[attr-defined]
+    assert own.detector is not None

@@ -15,10 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.alignment import CHIP_PADDING, CHIP_SIZE, Landmarker, face_chips
-from facerec.detection import Detector, create_detector, detect
-from facerec.embedding import Embedder, create_embedder, embed_chips
+from facerec.detection import DETECTORS, Detector, create_detector, detect
+from facerec.embedding import EMBEDDERS, Embedder, create_embedder, embed_chips
 from facerec.errors import ConfigurationError
 from facerec.images import ImageInput, load_image
+from facerec.registry import Registry
 from facerec.types import Box, Detection, Face
 
 __all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "DEFAULT_FALLBACK_DETECTOR", "DEFAULT_FLIP", "FaceAnalyzer", "FacePick", "pick_face"]
@@ -73,6 +74,8 @@ class FaceAnalyzer:
         keep_chips: keep the aligned chip on each :class:`Face` (``face.chip``).
         detector_options: extra keyword options for the detector's constructor.
         embedder_options: extra keyword options for the embedder's constructor (e.g. ``threads`` for ``onnx``).
+        threads: ONNX Runtime threads for every part that runs on it (detector, fallback detector, embedder);
+            ``None``: one per core. Options given for a part win. Worker processes use 1.
     """
 
     def __init__(self, *, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
@@ -80,7 +83,7 @@ class FaceAnalyzer:
                  fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
                  flip: bool = DEFAULT_FLIP, keep_chips: bool = False,
                  detector_options: dict[str, Any] | None = None,
-                 embedder_options: dict[str, Any] | None = None) -> None:
+                 embedder_options: dict[str, Any] | None = None, threads: int | None = None) -> None:
         if landmarks not in (5, 68):
             raise ConfigurationError(f"landmarks must be 5 or 68, got {landmarks}")
         if num_jitters < 1:
@@ -99,12 +102,10 @@ class FaceAnalyzer:
         self.keep_chips = keep_chips
         self.detector_options = dict(detector_options or {})
         self.embedder_options = dict(embedder_options or {})
+        self.threads = threads
         self._lock = threading.Lock()
         self._parts: dict[str, Any] = {}
         # validate names now (cheap: registries only), load models later
-        from facerec.detection import DETECTORS
-        from facerec.embedding import EMBEDDERS
-
         DETECTORS._entry(detector)
         EMBEDDERS._entry(embedder)
         if fallback_detector is not None:
@@ -129,12 +130,14 @@ class FaceAnalyzer:
     @property
     def detector(self) -> Detector:
         """The detector backend (loaded on first use)."""
-        return self._part("detector", lambda: create_detector(self.detector_name, **self.detector_options))  # type: ignore[no-any-return]
+        options = self._with_threads(DETECTORS, self.detector_name, self.detector_options)
+        return self._part("detector", lambda: create_detector(self.detector_name, **options))  # type: ignore[no-any-return]
 
     @property
     def embedder(self) -> Embedder:
         """The embedder backend (loaded on first use)."""
-        return self._part("embedder", lambda: create_embedder(self.embedder_name, **self.embedder_options))  # type: ignore[no-any-return]
+        options = self._with_threads(EMBEDDERS, self.embedder_name, self.embedder_options)
+        return self._part("embedder", lambda: create_embedder(self.embedder_name, **options))  # type: ignore[no-any-return]
 
     def landmarker(self, points: int) -> Landmarker:
         """The 5- or 68-point shape predictor (loaded on first use)."""
@@ -142,7 +145,14 @@ class FaceAnalyzer:
 
     def _fallback(self) -> Detector:
         name = self.fallback_detector_name or self.detector_name
-        return self._part("fallback", lambda: create_detector(name))  # type: ignore[no-any-return]
+        options = self._with_threads(DETECTORS, name, {})
+        return self._part("fallback", lambda: create_detector(name, **options))  # type: ignore[no-any-return]
+
+    def _with_threads(self, registry: Registry[Any], name: str, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` for part ``name``, with the analyzer's ``threads`` when the part takes it."""
+        if self.threads is None or not registry.takes_threads(name):
+            return options
+        return {"threads": self.threads, **options}
 
     # -- the pipeline ------------------------------------------------------------------------------------
     def detect(self, image: ImageInput) -> list[Face]:

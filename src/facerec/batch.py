@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from facerec.analyzer import DEFAULT_DETECTOR, DEFAULT_EMBEDDER, FaceAnalyzer, pick_face
+from facerec.analyzer import FaceAnalyzer, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
 from facerec.images import load_image
@@ -437,10 +437,7 @@ def _init_worker(options: dict[str, Any]) -> None:
     global _worker_analyzer
     options = dict(options)
     # N worker processes each running ONNX Runtime on every core would oversubscribe the CPU: one thread each
-    if options.get("embedder", DEFAULT_EMBEDDER) == "onnx":
-        options.setdefault("embedder_options", {"threads": 1})
-    if options.get("detector", DEFAULT_DETECTOR) == "cnn":
-        options.setdefault("detector_options", {"threads": 1})
+    options.setdefault("threads", 1)
     _worker_analyzer = FaceAnalyzer(**options)
 
 

@@ -22,6 +22,7 @@ T = TypeVar("T")
 class _Entry(Generic[T]):
     factory: Callable[..., T]
     description: str
+    threads: bool
 
 
 class Registry(Generic[T]):
@@ -31,13 +32,14 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, _Entry[T]] = {}
 
-    def register(self, name: str, description: str = "") -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator: register ``factory`` under ``name``."""
+    def register(self, name: str, description: str = "", *, threads: bool = False
+                 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator: register ``factory`` under ``name`` (``threads``: it takes a ``threads`` option)."""
 
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
-            self._entries[name] = _Entry(factory, description)
+            self._entries[name] = _Entry(factory, description, threads)
             return factory
 
         return decorator
@@ -45,6 +47,10 @@ class Registry(Generic[T]):
     def create(self, name: str, **options: Any) -> T:
         """A new instance of the part called ``name``."""
         return self._entry(name).factory(**options)
+
+    def takes_threads(self, name: str) -> bool:
+        """Whether the part called ``name`` takes a ``threads`` option (it runs on ONNX Runtime)."""
+        return self._entry(name).threads
 
     def names(self) -> list[str]:
         """The registered names, sorted."""

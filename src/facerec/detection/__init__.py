@@ -48,7 +48,8 @@ def _make_hog(**options: object) -> Detector:
     return HogDetector(**options)  # type: ignore[arg-type]
 
 
-@DETECTORS.register("cnn", "dlib MMOD CNN detector on ONNX Runtime (accurate; same boxes as cnn-dlib, much faster)")
+@DETECTORS.register("cnn", "dlib MMOD CNN detector on ONNX Runtime (accurate; same boxes as cnn-dlib, much faster)",
+                    threads=True)
 def _make_cnn(**options: object) -> Detector:
     from facerec.detection.cnn import OnnxCnnDetector
 

@@ -41,7 +41,8 @@ class Embedder(Protocol):
 EMBEDDERS: Registry[Embedder] = Registry("embedder")
 
 
-@EMBEDDERS.register("onnx", "dlib's face ResNet on ONNX Runtime (default; batched, multi-threaded, CUDA if available)")
+@EMBEDDERS.register("onnx", "dlib's face ResNet on ONNX Runtime (default; batched, multi-threaded, CUDA if available)",
+                    threads=True)
 def _make_onnx(**options: object) -> Embedder:
     from facerec.embedding.onnx_backend import OnnxEmbedder
 
