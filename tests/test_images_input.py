@@ -10,6 +10,8 @@ import pytest
 from PIL import Image
 
 from facerec import ImageError, load_image
+from facerec.errors import FirstFrameWarning
+from facerec.images import load_image_with_notes
 
 
 def _encode(img: Image.Image, fmt: str, **kw: object) -> bytes:
@@ -52,8 +54,11 @@ def test_load_image_gif_takes_first_frame() -> None:
     frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 0, 255))]
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
-    out = load_image(buf.getvalue())
+    with pytest.warns(FirstFrameWarning, match="has 2 frames; only the first is used"):
+        out = load_image(buf.getvalue())
     assert tuple(out[0, 0]) == (255, 0, 0)
+    _, notes = load_image_with_notes(buf.getvalue())
+    assert notes == ("has 2 frames; only the first is used",)
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "L", "P", "CMYK", "1"])

@@ -18,7 +18,7 @@ from facerec.alignment import CHIP_PADDING, CHIP_SIZE, Landmarker, face_chips
 from facerec.detection import DETECTORS, Detector, create_detector, detect
 from facerec.embedding import EMBEDDERS, Embedder, create_embedder, embed_chips
 from facerec.errors import ConfigurationError
-from facerec.images import ImageInput, load_image
+from facerec.images import DEFAULT_MAX_PIXELS, ImageInput, load_image
 from facerec.registry import Registry
 from facerec.types import Box, Detection, Face
 
@@ -76,6 +76,13 @@ class FaceAnalyzer:
         embedder_options: extra keyword options for the embedder's constructor (e.g. ``threads`` for ``onnx``).
         threads: ONNX Runtime threads for every part that runs on it (detector, fallback detector, embedder);
             ``None``: one per core. Options given for a part win. Worker processes use 1.
+        max_pixels: refuse photos with more pixels than this before decoding them (default 64 million, about
+            8,000 x 8,000; ``None``: no limit). Whatever the photo, detection itself runs within a fixed memory
+            budget (:mod:`facerec.detection.budget`), so raising this costs only the decoded photo's memory
+            (3 bytes a pixel).
+
+    One analyzer may be shared by many threads: every call gives exactly the answer it gives alone (the parts
+    that are not re-entrant are pooled or locked, see :mod:`facerec.concurrency`).
     """
 
     def __init__(self, *, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
@@ -83,13 +90,16 @@ class FaceAnalyzer:
                  fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
                  flip: bool = DEFAULT_FLIP, keep_chips: bool = False,
                  detector_options: dict[str, Any] | None = None,
-                 embedder_options: dict[str, Any] | None = None, threads: int | None = None) -> None:
+                 embedder_options: dict[str, Any] | None = None, threads: int | None = None,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         if landmarks not in (5, 68):
             raise ConfigurationError(f"landmarks must be 5 or 68, got {landmarks}")
         if num_jitters < 1:
             raise ConfigurationError(f"num_jitters must be >= 1, got {num_jitters}")
         if not 0 <= upsample <= 4:
             raise ConfigurationError(f"upsample must be between 0 and 4, got {upsample}")
+        if max_pixels is not None and max_pixels < 1:
+            raise ConfigurationError(f"max_pixels must be >= 1 (or None for no limit), got {max_pixels}")
         self.detector_name = detector
         self.embedder_name = embedder
         self.upsample = upsample
@@ -103,6 +113,7 @@ class FaceAnalyzer:
         self.detector_options = dict(detector_options or {})
         self.embedder_options = dict(embedder_options or {})
         self.threads = threads
+        self.max_pixels = max_pixels
         self._lock = threading.Lock()
         self._parts: dict[str, Any] = {}
         # validate names now (cheap: registries only), load models later
@@ -155,9 +166,13 @@ class FaceAnalyzer:
         return {"threads": self.threads, **options}
 
     # -- the pipeline ------------------------------------------------------------------------------------
+    def load(self, image: ImageInput) -> npt.NDArray[np.uint8]:
+        """``image`` as RGB ``uint8``, within this analyzer's ``max_pixels`` (:func:`facerec.load_image`)."""
+        return load_image(image, max_pixels=self.max_pixels)
+
     def detect(self, image: ImageInput) -> list[Face]:
         """Every face in ``image``: boxes and scores, best score first."""
-        rgb = load_image(image)
+        rgb = self.load(image)
         return self._detect(rgb)
 
     def _detect(self, rgb: npt.NDArray[np.uint8]) -> list[Face]:
@@ -175,7 +190,7 @@ class FaceAnalyzer:
     def landmarks(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *,
                   points: int = 68) -> list[Face]:
         """Faces with ``points`` (5 or 68) landmarks; detects first unless ``faces`` (or boxes) are given."""
-        rgb = load_image(image)
+        rgb = self.load(image)
         return self._landmarks(rgb, self._as_faces(rgb, faces), points)
 
     def _landmarks(self, rgb: npt.NDArray[np.uint8], faces: Sequence[Face], points: int) -> list[Face]:
@@ -187,13 +202,13 @@ class FaceAnalyzer:
     def chips(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *, size: int = CHIP_SIZE,
               padding: float = CHIP_PADDING) -> npt.NDArray[np.uint8]:
         """Aligned ``(n, size, size, 3)`` chips of the faces (detected first unless given)."""
-        rgb = load_image(image)
+        rgb = self.load(image)
         faces = self._aligned(rgb, self._as_faces(rgb, faces))
         return face_chips(rgb, [f.landmarks for f in faces if f.landmarks is not None], size=size, padding=padding)
 
     def analyze(self, image: ImageInput, faces: Sequence[Face | Box] | None = None) -> list[Face]:
         """Every face with box, score, alignment landmarks and embedding (detected first unless given)."""
-        rgb = load_image(image)
+        rgb = self.load(image)
         faces = self._aligned(rgb, self._as_faces(rgb, faces))
         if not faces:
             return []

@@ -23,7 +23,7 @@ from facerec.analyzer import (
 )
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, Verification, verify_embeddings
 from facerec.errors import FaceNotFoundError
-from facerec.images import ImageInput, describe_source, load_image
+from facerec.images import DEFAULT_MAX_PIXELS, ImageInput, describe_source
 from facerec.types import Box, Face
 
 __all__ = ["align_faces", "detect_faces", "embed_faces", "face_landmarks", "get_analyzer", "verify"]
@@ -31,19 +31,21 @@ __all__ = ["align_faces", "detect_faces", "embed_faces", "face_landmarks", "get_
 
 @lru_cache(maxsize=16)
 def _analyzer(detector: str, embedder: str, upsample: int, min_face_size_px: int, max_side: int | None,
-              fallback_detector: str | None, landmarks: int, num_jitters: int, flip: bool) -> FaceAnalyzer:
+              fallback_detector: str | None, landmarks: int, num_jitters: int, flip: bool,
+              max_pixels: int | None) -> FaceAnalyzer:
     return FaceAnalyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
                         max_side=max_side, fallback_detector=fallback_detector, landmarks=landmarks,
-                        num_jitters=num_jitters, flip=flip)
+                        num_jitters=num_jitters, flip=flip, max_pixels=max_pixels)
 
 
 def get_analyzer(*, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
                  min_face_size_px: int = 0, max_side: int | None = None,
                  fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
-                 flip: bool = DEFAULT_FLIP) -> FaceAnalyzer:
-    """The shared analyzer for these options (created once, models loaded on first use)."""
+                 flip: bool = DEFAULT_FLIP, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> FaceAnalyzer:
+    """The shared analyzer for these options (created once, models loaded on first use; safe to share between
+    threads)."""
     return _analyzer(detector, embedder, upsample, min_face_size_px, max_side, fallback_detector, landmarks,
-                     num_jitters, flip)
+                     num_jitters, flip, max_pixels)
 
 
 def detect_faces(image: ImageInput, *, detector: str = DEFAULT_DETECTOR, upsample: int = 1,
@@ -117,7 +119,7 @@ def _embedding_of(x: Any, engine: FaceAnalyzer, pick: FacePick) -> npt.NDArray[n
         return x.embedding
     if isinstance(x, (np.ndarray, list, tuple)) and np.asarray(x).shape == (128,):
         return np.asarray(x, dtype=np.float32)
-    rgb = load_image(x)
+    rgb = engine.load(x)
     face = pick_face(engine.detect(rgb), rgb.shape, pick)
     if face is None:
         raise FaceNotFoundError(f"{describe_source(x)}: no face found")

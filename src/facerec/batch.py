@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 from facerec.analyzer import FaceAnalyzer, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
-from facerec.images import load_image
+from facerec.images import load_image_with_notes
 from facerec.types import Box, Face
 
 __all__ = [
@@ -269,6 +269,7 @@ class FileResult:
         size: the image's ``(width, height)`` after EXIF rotation, or ``None`` when it could not be read.
         annotated: the annotated copy written, if one was asked for and written.
         error: why the file failed (``None`` when it did not). The other fields may be partly filled.
+        notes: things worth telling about a file that worked (e.g. ``"has 3 frames; only the first is used"``).
     """
 
     path: Path
@@ -277,6 +278,7 @@ class FileResult:
     size: tuple[int, int] | None = None
     annotated: Path | None = None
     error: str | None = field(default=None)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -313,7 +315,7 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
     file = Path(path)
     size: tuple[int, int] | None = None
     try:
-        rgb = load_image(file)
+        rgb, notes = load_image_with_notes(file, max_pixels=analyzer.max_pixels)
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         if operation == "detect":
             faces = analyzer.detect(rgb)
@@ -330,7 +332,8 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
             labels = [m.name for m in matches] if matches is not None else [str(i) for i in range(1, len(faces) + 1)]
             known_flags = [m.known for m in matches] if matches is not None else [True] * len(faces)
             annotated = _save(draw_faces(rgb, [f.box for f in faces], labels, known_flags), Path(draw_to))
-        return FileResult(path=file, faces=tuple(faces), matches=matches, size=size, annotated=annotated)
+        return FileResult(path=file, faces=tuple(faces), matches=matches, size=size, annotated=annotated,
+                          notes=notes)
     except (ImageError, FaceNotFoundError) as exc:
         reason = exc.reason if isinstance(exc, ImageError) else str(exc)
         return FileResult(path=file, size=size, error=reason)

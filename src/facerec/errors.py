@@ -11,6 +11,11 @@ Every error that facerec raises on purpose derives from :class:`FacerecError`, s
     ├── FaceNotFoundError     an operation that needs a face found none
     └── ConfigurationError    an option value is out of range or inconsistent
 
+Warnings (never raised as errors; the CLI prints them as notes)::
+
+    FacerecWarning
+    └── FirstFrameWarning     a file holds several frames or pages; only the first was used
+
 The CLI turns these into a one-line message and a non-zero exit code; library code never prints or exits.
 """
 
@@ -23,6 +28,8 @@ __all__ = [
     "ConfigurationError",
     "FaceNotFoundError",
     "FacerecError",
+    "FacerecWarning",
+    "FirstFrameWarning",
     "ImageError",
     "ModelError",
     "ModelFormatError",
@@ -94,3 +101,11 @@ class FaceNotFoundError(FacerecError):
 
 class ConfigurationError(FacerecError, ValueError):
     """An option value is out of range or inconsistent with another."""
+
+
+class FacerecWarning(UserWarning):
+    """Root of facerec's warnings: something worth knowing that did not stop the work."""
+
+
+class FirstFrameWarning(FacerecWarning):
+    """A file holds several frames (animated GIF/WebP/PNG) or pages (multi-page TIFF); only the first was used."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import threading
 import warnings
 from pathlib import Path
 from typing import IO, Any
@@ -19,12 +21,19 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from facerec.errors import ConfigurationError, ImageError
+from facerec.errors import ConfigurationError, FirstFrameWarning, ImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "describe_source", "load_image", "resize_to_max_side"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "describe_source", "load_image", "load_image_with_notes",
+           "resize_to_max_side", "resize_to_size"]
 
-#: Images with more pixels than this are refused before decoding (about 8,000 x 8,000).
+#: Images with more pixels than this are refused before decoding (about 8,000 x 8,000). Raise it with the
+#: ``max_pixels`` argument (``FaceAnalyzer(max_pixels=...)``, ``--max-pixels`` on the command line).
 DEFAULT_MAX_PIXELS = 64_000_000
+
+#: Pillow's own decompression-bomb check runs inside ``Image.open``; facerec applies its ``max_pixels`` instead,
+#: so a file Pillow refuses but the caller allows is opened again with Pillow's check off, under this lock.
+_PILLOW_LIMIT_LOCK = threading.Lock()
+_BOMB_SIZE = re.compile(r"\((\d+) pixels\)")
 
 ImageInput = str | os.PathLike[str] | bytes | bytearray | IO[bytes] | npt.NDArray[Any] | Image.Image
 
@@ -47,6 +56,10 @@ def load_image(source: ImageInput, *, max_pixels: int | None = DEFAULT_MAX_PIXEL
                exif_transpose: bool = True) -> npt.NDArray[np.uint8]:
     """Read ``source`` as an RGB ``uint8`` array of shape ``(height, width, 3)``.
 
+    A file with several frames (animated GIF/WebP/PNG, multi-page TIFF) gives its first frame, with a
+    :class:`~facerec.errors.FirstFrameWarning` that says so (:func:`load_image_with_notes` returns the notice
+    instead).
+
     Args:
         source: a path, the encoded file as ``bytes``, a binary file object, a numpy array (``uint8`` or
             ``uint16``; ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA) or a PIL image.
@@ -64,12 +77,28 @@ def load_image(source: ImageInput, *, max_pixels: int | None = DEFAULT_MAX_PIXEL
         >>> load_image(np.zeros((4, 6), dtype=np.uint8)).shape
         (4, 6, 3)
     """
+    rgb, notes = load_image_with_notes(source, max_pixels=max_pixels, exif_transpose=exif_transpose)
+    for note in notes:
+        warnings.warn(f"{describe_source(source)}: {note}", FirstFrameWarning, stacklevel=2)
+    return rgb
+
+
+def load_image_with_notes(source: ImageInput, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                          exif_transpose: bool = True) -> tuple[npt.NDArray[np.uint8], tuple[str, ...]]:
+    """:func:`load_image`, returning the notices about the picture (e.g. "first of 3 frames used") beside it.
+
+    Returns:
+        The RGB array and a tuple of notices in words (empty for an ordinary picture).
+
+    Raises:
+        ImageError: as :func:`load_image`.
+    """
     name = describe_source(source)
     if isinstance(source, np.ndarray):
-        return _from_array(source, name, max_pixels)
+        return _from_array(source, name, max_pixels), ()
     if isinstance(source, Image.Image):
         _check_pixels(source.size[0] * source.size[1], name, max_pixels)
-        return _from_pil(source, name, exif_transpose)
+        return _from_pil(source, name, exif_transpose), _frame_notes(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -97,25 +126,60 @@ def load_image(source: ImageInput, *, max_pixels: int | None = DEFAULT_MAX_PIXEL
 
 def _check_pixels(count: int, name: str, max_pixels: int | None) -> None:
     if max_pixels is not None and count > max_pixels:
-        raise ImageError(name, f"image has {count:,} pixels, above the limit of {max_pixels:,} "
-                               "(raise max_pixels if you trust this file)")
+        raise ImageError(name, too_many_pixels(count, max_pixels))
 
 
-def _decode(data: bytes, name: str, max_pixels: int | None, exif_transpose: bool) -> npt.NDArray[np.uint8]:
-    if not data:
-        raise ImageError(name, "file is empty")
+def too_many_pixels(count: int | None, max_pixels: int) -> str:
+    """The reason given for a picture above the pixel limit (names the options that raise it)."""
+    size = f"{count:,} pixels" if count is not None else "more pixels than Pillow opens by default"
+    return (f"image has {size}, above the limit of {max_pixels:,} pixels (facerec's max_pixels; refused as a "
+            f"possible decompression bomb; if you trust this file, raise the limit with --max-pixels N on the "
+            f"command line or max_pixels=N in the library)")
+
+
+def _frame_notes(img: Image.Image) -> tuple[str, ...]:
+    frames = getattr(img, "n_frames", 1)
+    if isinstance(frames, int) and frames > 1:
+        kind = "pages" if img.format == "TIFF" else "frames"
+        return (f"has {frames} {kind}; only the first is used",)
+    return ()
+
+
+def _open(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
+    """``Image.open`` with facerec's pixel limit in place of Pillow's."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            _check_pixels(img.size[0] * img.size[1], name, max_pixels)
+            return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        found = _BOMB_SIZE.search(str(exc))
+        count = int(found.group(1)) if found else None
+        if max_pixels is not None and (count is None or count > max_pixels):
+            raise ImageError(name, too_many_pixels(count, max_pixels)) from None
+    with _PILLOW_LIMIT_LOCK:  # the caller allows more than Pillow does: open without Pillow's check
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(io.BytesIO(data))
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _decode(data: bytes, name: str, max_pixels: int | None,
+            exif_transpose: bool) -> tuple[npt.NDArray[np.uint8], tuple[str, ...]]:
+    if not data:
+        raise ImageError(name, "file is empty")
+    try:
+        img = _open(data, name, max_pixels)
+        _check_pixels(img.size[0] * img.size[1], name, max_pixels)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img.load()
+        notes = _frame_notes(img)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
         raise ImageError(name, "not an image, or a format Pillow cannot read") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageError(name, f"refused as a decompression bomb ({exc})") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = str(exc) or type(exc).__name__
         if "truncated" in reason.lower() or isinstance(exc, EOFError):
@@ -123,7 +187,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None, exif_transpose: bool
         else:
             reason = f"corrupt image data ({reason})"
         raise ImageError(name, reason) from exc
-    return _from_pil(img, name, exif_transpose)
+    return _from_pil(img, name, exif_transpose), notes
 
 
 def _from_pil(img: Image.Image, name: str, exif_transpose: bool) -> npt.NDArray[np.uint8]:
@@ -190,5 +254,12 @@ def resize_to_max_side(image: npt.NDArray[np.uint8], max_side: int) -> tuple[npt
         return image, 1.0
     scale = max_side / longest
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return resize_to_size(image, size), width / size[0]
+
+
+def resize_to_size(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """``image`` resized (bilinear, with Pillow's reducing gap for big reductions) to ``size = (width, height)``."""
+    if (image.shape[1], image.shape[0]) == size:
+        return image
     small = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
-    return np.ascontiguousarray(small), width / size[0]
+    return np.ascontiguousarray(small)

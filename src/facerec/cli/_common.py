@@ -25,6 +25,7 @@ from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders
 from facerec.errors import FacerecError
+from facerec.images import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
     from facerec.gallery import Gallery
@@ -120,7 +121,7 @@ def stack_options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 def analyzer_options(*, embedder: bool = False) -> Callable[[F], F]:
-    """``--detector``, ``--upsample``, ``--min-face-size``, ``--max-side`` (and ``--embedder``)."""
+    """``--detector``, ``--upsample``, ``--min-face-size``, ``--max-side``, ``--max-pixels`` (and ``--embedder``)."""
     options: list[Callable[[F], F]] = [
         click.option("--detector", type=click.Choice(list_detectors()), default=DEFAULT_DETECTOR, show_default=True,
                      help="Face detector: hog is fast; the cnn detectors find more (small, turned, dark) faces "
@@ -133,6 +134,11 @@ def analyzer_options(*, embedder: bool = False) -> Callable[[F], F]:
         click.option("--max-side", type=click.IntRange(min=16), default=None, metavar="PX",
                      help="Detect on a copy shrunk so its longer side is at most PX pixels (faster on big photos; "
                           "loses the smallest faces). Default: full size."),
+        click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
+                     metavar="N",
+                     help="Refuse photos with more than N pixels before decoding them (decompression bombs). "
+                          "Raise it for bigger photos you trust; memory grows by 3 bytes a pixel, detection "
+                          "itself stays within a fixed budget."),
     ]
     if embedder:
         options.append(click.option(
@@ -294,8 +300,8 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, label: str = "faces",
               **run_options: Any) -> list[FileResult]:
-    """Run ``batch`` over ``files`` (options: :meth:`BatchProcessor.run`), reporting each failed file on stderr
-    as it comes, with a progress bar on long runs.
+    """Run ``batch`` over ``files`` (options: :meth:`BatchProcessor.run`), reporting each failed file (and each
+    file's notes, e.g. "only the first frame is used") on stderr as it comes, with a progress bar on long runs.
 
     Returns:
         Every file's result, in order.
@@ -306,6 +312,8 @@ def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, labe
         for result in batch.run(files, **run_options):
             if not result.ok:
                 progress.message(error_line(result.path, result.error or "failed"))
+            for note in result.notes:
+                progress.message(error_line(result.path, f"note: {note}"))
             results.append(result)
             progress.advance()
     finally:

@@ -9,7 +9,8 @@ Detectors are chosen by name from :data:`DETECTORS`:
 Every detector takes an RGB ``uint8`` image and ``upsample`` (how many times to double the image before
 detecting: each doubling finds faces half as small, at about 4x the cost) and returns :class:`Detection` values
 whose boxes are clipped to the image. :func:`detect` adds a minimum face size and detection on a downscaled copy of
-big photos, with boxes mapped back to the original.
+big photos, with boxes mapped back to the original; it also keeps every detector within its memory budget
+(:mod:`facerec.detection.budget`: lower upsampling, then a downscaled copy, for photos too big to scan as asked).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from facerec.detection.budget import detect_max_pixels, plan_detection
 from facerec.errors import ConfigurationError
-from facerec.images import resize_to_max_side
+from facerec.images import resize_to_max_side, resize_to_size
 from facerec.registry import Registry
 from facerec.types import Box, Detection
 
@@ -74,7 +76,7 @@ def list_detectors() -> list[str]:
 
 
 def detect(detector: Detector, image: npt.NDArray[np.uint8], *, upsample: int = 1, min_face_size_px: int = 0,
-           max_side: int | None = None) -> list[tuple[Detection, Box]]:
+           max_side: int | None = None, max_detect_pixels: int | None = None) -> list[tuple[Detection, Box]]:
     """Run ``detector`` on ``image`` with the options every detector shares.
 
     Args:
@@ -85,6 +87,10 @@ def detect(detector: Detector, image: npt.NDArray[np.uint8], *, upsample: int = 
         min_face_size_px: drop faces whose box is narrower than this (in original-image pixels).
         max_side: if set and the image's longer side exceeds it, detect on a copy downscaled to this size and map
             the boxes back (much faster on big photos; faces smaller than ``~40 * scale`` px are lost).
+        max_detect_pixels: the most pixels the detector may scan after upsampling (``None``: the detector's
+            budget, :func:`facerec.detection.budget.detect_max_pixels`). A photo above it is detected at a lower
+            upsampling, then on a downscaled copy (:func:`facerec.detection.budget.plan_detection`); this bounds
+            memory whatever the photo.
 
     Returns:
         ``(detection, unclipped_box)`` pairs, best score first; ``detection.box`` is clipped to the image, the
@@ -95,11 +101,14 @@ def detect(detector: Detector, image: npt.NDArray[np.uint8], *, upsample: int = 
     if min_face_size_px < 0:
         raise ConfigurationError(f"min_face_size_px must be >= 0, got {min_face_size_px}")
     height, width = image.shape[:2]
-    scale = 1.0
     work = image
     if max_side is not None:
-        work, scale = resize_to_max_side(image, max_side)
-    found = detector.detect_raw(work, upsample)
+        work, _ = resize_to_max_side(image, max_side)
+    budget = max_detect_pixels if max_detect_pixels is not None else detect_max_pixels(detector.name)
+    plan = plan_detection(work.shape[1], work.shape[0], upsample, budget)
+    work = resize_to_size(work, plan.size)
+    scale = width / work.shape[1] if work.shape[1] != width else 1.0
+    found = detector.detect_raw(work, plan.upsample)
     out: list[tuple[Detection, Box]] = []
     for det in found:
         raw = det.box.scaled(scale) if scale != 1.0 else det.box

@@ -43,7 +43,8 @@ class EnrollOutcome:
         status: see :data:`EnrollStatus`.
         sample_id: the stored sample (``enrolled`` and ``unchanged``), else ``None``.
         faces: how many faces were found (``None`` when not analysed).
-        message: the reason in words, for skipped photos.
+        message: the reason in words, for skipped photos; notes such as "has 3 frames; only the first is used"
+            for enrolled ones.
     """
 
     path: Path
@@ -152,7 +153,7 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
     """
     from facerec.api import get_analyzer
     from facerec.batch import find_images
-    from facerec.images import load_image
+    from facerec.images import load_image_with_notes
 
     root = Path(people_dir)
     if not root.is_dir():
@@ -163,7 +164,8 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
     files = find_images([root])
     report = EnrollReport(model_id=model_id)
     for done, path in enumerate(files, start=1):
-        outcome = _enroll_one(gallery, engine, root, path, model_id, load_image, store_crops, crop_size_px)
+        outcome = _enroll_one(gallery, engine, root, path, model_id, load_image_with_notes, store_crops,
+                              crop_size_px)
         report.outcomes.append(outcome)
         if on_progress is not None:
             on_progress(done, len(files), outcome)
@@ -171,7 +173,7 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
 
 
 def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, model_id: str,
-                load_image: Callable[..., npt.NDArray[np.uint8]], store_crops: bool,
+                load_image: Callable[..., tuple[npt.NDArray[np.uint8], tuple[str, ...]]], store_crops: bool,
                 crop_size_px: int) -> EnrollOutcome:
     relative = path.relative_to(root)
     if len(relative.parts) < 2:
@@ -188,7 +190,7 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
         stored = [s.id for s in gallery.samples_of(person) if s.source_sha256 == sha]
         return EnrollOutcome(path, name, "unchanged", sample_id=stored[0] if stored else None, faces=1)
     try:
-        rgb = load_image(data)
+        rgb, notes = load_image(data, max_pixels=engine.max_pixels)
     except ImageError as exc:
         return EnrollOutcome(path, name, "unreadable", message=exc.reason)
     faces = engine.analyze(rgb)
@@ -205,4 +207,4 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
                        score=float(face.score), crop_jpeg=crop)
     # the person is created in the same transaction as the first sample: a killed run leaves no empty person
     (sample_id,) = gallery.add_samples(person or name, [sample], model_id=model_id, create_person=True)
-    return EnrollOutcome(path, name, "enrolled", sample_id=sample_id, faces=1)
+    return EnrollOutcome(path, name, "enrolled", sample_id=sample_id, faces=1, message="; ".join(notes))
