@@ -51,7 +51,7 @@ class DetectionPlan(NamedTuple):
 
     def scanned_pixels(self) -> int:
         """Pixels the detector scans: ``width * height * 4**upsample``."""
-        return self.size[0] * self.size[1] * 4 ** self.upsample
+        return int(self.size[0] * self.size[1] * 4 ** self.upsample)
 
 
 def detect_max_pixels(detector_name: str) -> int:
