@@ -39,6 +39,7 @@ __all__ = [
     "UNKNOWN",
     "BatchProcessor",
     "FileResult",
+    "ImageScan",
     "KnownPeople",
     "Match",
     "Operation",
@@ -48,6 +49,7 @@ __all__ = [
     "known_people_files",
     "load_known_people",
     "process_file",
+    "scan_images",
 ]
 
 #: File name endings (lower case) taken as images when a folder is searched. Files named explicitly are always
@@ -74,6 +76,22 @@ def _check_operation(operation: str, known: KnownPeople | None) -> None:
 
 
 # -- finding files -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageScan:
+    """What :func:`scan_images` found.
+
+    Attributes:
+        files: the image files, each once (see :func:`find_images`).
+        duplicates: ``(path, first)`` for each path left out because it is the same file as ``first`` (given
+            twice, or reached again through a symbolic link).
+        loops: folders not entered again because a symbolic link led back to a folder already being searched.
+    """
+
+    files: list[Path]
+    duplicates: list[tuple[Path, Path]]
+    loops: list[Path]
+
+
 def find_images(paths: Iterable[str | os.PathLike[str]], *,
                 extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
     """The image files named by ``paths``, with folders searched recursively.
@@ -81,8 +99,9 @@ def find_images(paths: Iterable[str | os.PathLike[str]], *,
     A path that names a file (or names nothing at all) is kept as given, whatever its ending, so that a missing or
     unreadable file is reported by whoever processes it rather than silently dropped. A folder contributes every
     file below it whose ending is in ``extensions`` (case-insensitive), in sorted order; hidden files and folders
-    (names starting with ``.``, such as ``.DS_Store`` or macOS ``._photo.jpg`` shadows) are skipped. A file reached
-    twice is listed once.
+    (names starting with ``.``, such as ``.DS_Store`` or macOS ``._photo.jpg`` shadows) are skipped. Symbolic
+    links to folders are followed, except one that leads back into a folder being searched (a loop). A file
+    reached twice is listed once (:func:`scan_images` says which were left out).
 
     Args:
         paths: files and folders.
@@ -91,27 +110,58 @@ def find_images(paths: Iterable[str | os.PathLike[str]], *,
     Returns:
         The files, in the order of ``paths`` (each folder's files sorted).
     """
+    return scan_images(paths, extensions=extensions).files
+
+
+def scan_images(paths: Iterable[str | os.PathLike[str]], *,
+                extensions: Iterable[str] = IMAGE_EXTENSIONS) -> ImageScan:
+    """:func:`find_images`, also reporting the duplicates and the symbolic-link loops it left out."""
     endings = {e.lower() for e in extensions}
     found: list[Path] = []
-    seen: set[Path] = set()
+    seen: dict[Path, Path] = {}
+    duplicates: list[tuple[Path, Path]] = []
+    loops: list[Path] = []
 
     def add(path: Path) -> None:
-        key = path.resolve() if path.exists() else path
-        if key not in seen:
-            seen.add(key)
+        key = path.resolve()
+        if key in seen:
+            duplicates.append((path, seen[key]))
+        else:
+            seen[key] = path
             found.append(path)
+
+    def walk(folder: Path, ancestors: frozenset[Path]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return  # an unreadable folder holds nothing we can process
+        folders: list[Path] = []
+        for entry in entries:  # a folder's own files first, then its sub-folders (as os.walk goes)
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            try:
+                is_dir = entry.is_dir()  # follows symbolic links
+            except OSError:
+                is_dir = False
+            if is_dir:
+                folders.append(path)
+            elif os.path.splitext(entry.name)[1].lower() in endings:
+                add(path)
+        for path in folders:
+            real = path.resolve()
+            if real in ancestors:
+                loops.append(path)
+                continue
+            walk(path, ancestors | {real})
 
     for item in paths:
         path = Path(item)
         if not path.is_dir():
             add(path)
             continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith(".") and os.path.splitext(name)[1].lower() in endings:
-                    add(Path(root) / name)
-    return found
+        walk(path, frozenset({path.resolve()}))
+    return ImageScan(found, duplicates, loops)
 
 
 # -- known people --------------------------------------------------------------------------------------------------

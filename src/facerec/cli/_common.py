@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from facerec.analyzer import DEFAULT_DETECTOR, DEFAULT_EMBEDDER
-from facerec.batch import BatchProcessor, FileResult, find_images
+from facerec.batch import BatchProcessor, FileResult, scan_images
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders
 from facerec.errors import FacerecError
+from facerec.filenames import display_path, display_text
 from facerec.images import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "match_probability",
     "output_format",
     "output_options",
+    "printable",
     "resolve_threshold",
     "run_files",
     "stack_options",
@@ -76,7 +78,7 @@ class Fail(click.ClickException):
     exit_code = EXIT_USAGE
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"facerec: {self.format_message()}", err=True)
+        click.echo(f"facerec: {display_text(self.format_message())}", err=True)
 
 
 def errors_to_fail(func: F) -> F:
@@ -105,7 +107,22 @@ class FacerecGroup(click.Group):
 
 def error_line(source: object, reason: str) -> str:
     """The line that reports one bad input: ``facerec: <file>: <reason>``."""
-    return f"facerec: {source}: {reason}"
+    name = display_path(source) if isinstance(source, Path) else display_text(str(source))
+    return f"facerec: {name}: {display_text(reason)}"
+
+
+def printable(value: Any) -> Any:
+    """``value`` with every path and string made printable and strict-JSON safe (:mod:`facerec.filenames`: the
+    bytes of a file name that are not UTF-8 as ``\\xNN``), in lists, tuples and dicts too."""
+    if isinstance(value, str):
+        return display_text(value)
+    if isinstance(value, Path):
+        return display_path(value)
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable(v) for v in value]
+    return value
 
 
 # -- options --------------------------------------------------------------------------------------------------------
@@ -290,12 +307,18 @@ def announce_index_build(gallery: Gallery, *, quiet: bool = False) -> None:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files and folders -> image files (folders searched recursively); none at all is a failure."""
+    """Files and folders -> image files (folders searched recursively, symbolic links followed); none at all is a
+    failure. A file reached by several paths is processed once, and a note on stderr says so."""
     given = list(paths)
-    files = find_images(given)
-    if not files:
-        raise Fail(f"no image files found in {', '.join(str(p) for p in given)}")
-    return files
+    scan = scan_images(given)
+    for path, first in scan.duplicates:
+        click.echo(error_line(path, f"note: the same file as {display_path(first)}; processed once"), err=True)
+    for path in scan.loops:
+        click.echo(error_line(path, "note: a symbolic link back into a folder already searched; not followed"),
+                   err=True)
+    if not scan.files:
+        raise Fail(f"no image files found in {', '.join(display_path(p) for p in given)}")
+    return scan.files
 
 
 def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, label: str = "faces",
@@ -378,13 +401,13 @@ def emit(fmt: str, *, document: Callable[[], Any], table: Callable[[], tuple[Seq
          csv_rows: Callable[[], tuple[Sequence[str], list[list[Any]]]] | None = None) -> None:
     """Print the output in the chosen format (the builders are called only for the format asked for)."""
     if fmt == "json":
-        click.echo(json.dumps(document(), indent=2))
+        click.echo(json.dumps(printable(document()), indent=2))
     elif fmt == "csv":
         headers, rows = (csv_rows or table)()
-        click.echo(format_csv(headers, rows))
+        click.echo(format_csv(headers, printable(rows)))
     else:
         headers, rows = table()
-        click.echo(format_table(headers, rows))
+        click.echo(format_table(headers, printable(rows)))
 
 
 def iter_faces(results: Iterable[FileResult]) -> Iterator[tuple[FileResult, int]]:
@@ -403,10 +426,10 @@ def box_cell(box: Box) -> str:
 
 def errors_document(results: Iterable[FileResult]) -> list[dict[str, str]]:
     """The ``errors`` list of a JSON document."""
-    return [{"file": str(r.path), "error": r.error or "failed"} for r in results if not r.ok]
+    return [{"file": display_path(r.path), "error": r.error or "failed"} for r in results if not r.ok]
 
 
 def file_document(result: FileResult) -> dict[str, Any]:
     """The fields every per-file JSON entry starts with."""
     width, height = result.size or (None, None)
-    return {"file": str(result.path), "width": width, "height": height}
+    return {"file": display_path(result.path), "width": width, "height": height}

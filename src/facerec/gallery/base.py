@@ -92,7 +92,8 @@ class NewSample:
 
     Attributes:
         embedding: ``(128,)`` float32 embedding.
-        source: the file it came from (kept as given), or ``None``.
+        source: the file it came from, or ``None``; stored as :func:`facerec.filenames.display_path` text
+            (bytes of the name that are not UTF-8 as ``\\xNN``).
         source_sha256: the hex SHA-256 of that file. Together with the person and the box it makes a sample unique,
             so adding the same face of the same file twice keeps one sample; ``None`` disables that check.
         box: where the face is in the source image.
@@ -335,7 +336,7 @@ class Gallery(abc.ABC):
     # -- samples ---------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
-                    create_person: bool = False) -> list[int]:
+                    create_person: bool = False, new: list[bool] | None = None) -> list[int]:
         """Add face samples of one person in one transaction.
 
         Idempotent: a sample whose (person, source SHA-256, box) is stored already is not added again; its
@@ -348,6 +349,8 @@ class Gallery(abc.ABC):
                 gallery to it.
             create_person: when ``person`` is a name not in the gallery, add the person in the same transaction
                 as the samples (so an interrupted enrollment never leaves a person without samples).
+            new: when given, extended with one flag per sample: ``True`` if this call stored it, ``False`` if it
+                was stored already (e.g. by another process enrolling the same photos at the same time).
 
         Returns:
             The sample ids, in the order of ``samples``.

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ImageError
+from facerec.filenames import display_path, display_text
 from facerec.gallery.base import Gallery, NewSample, model_id_for
 from facerec.gallery.errors import GalleryError
 from facerec.types import Box
@@ -61,7 +62,7 @@ class EnrollOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        return {"file": str(self.path), "person": self.person, "status": self.status, "sample_id": self.sample_id,
+        return {"file": display_path(self.path), "person": self.person, "status": self.status, "sample_id": self.sample_id,
                 "faces": self.faces, "message": self.message}
 
 
@@ -179,7 +180,7 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
     if len(relative.parts) < 2:
         return EnrollOutcome(path, "", "not_in_person_folder",
                              message="photos must sit in a sub-folder named after the person")
-    name = relative.parts[0]
+    name = display_text(relative.parts[0])  # a folder name that is not UTF-8 gets \xNN escapes
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -203,8 +204,13 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
     if face.embedding is None:  # pragma: no cover - analyze always embeds
         return EnrollOutcome(path, name, "no_face", faces=0, message="no embedding")
     crop = face_crop_jpeg(rgb, face.box, size_px=crop_size_px) if store_crops else None
-    sample = NewSample(embedding=face.embedding, source=str(path), source_sha256=sha, box=face.box,
+    sample = NewSample(embedding=face.embedding, source=display_path(path), source_sha256=sha, box=face.box,
                        score=float(face.score), crop_jpeg=crop)
     # the person is created in the same transaction as the first sample: a killed run leaves no empty person
-    (sample_id,) = gallery.add_samples(person or name, [sample], model_id=model_id, create_person=True)
+    stored_now: list[bool] = []
+    (sample_id,) = gallery.add_samples(person or name, [sample], model_id=model_id, create_person=True,
+                                       new=stored_now)
+    if not stored_now[0]:  # another process enrolling the same photo stored it between our check and our write
+        return EnrollOutcome(path, name, "unchanged", sample_id=sample_id, faces=1,
+                             message="stored meanwhile by another enrollment")
     return EnrollOutcome(path, name, "enrolled", sample_id=sample_id, faces=1, message="; ".join(notes))

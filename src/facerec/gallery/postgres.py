@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
+from facerec.filenames import display_text
 from facerec.gallery.base import (
     EMBEDDING_DIM,
     Match,
@@ -303,10 +304,11 @@ class PostgresGallery(SQLGallery):
 
     # -- samples ---------------------------------------------------------------------------------------------
     def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
-                    create_person: bool = False) -> list[int]:
+                    create_person: bool = False, new: list[bool] | None = None) -> list[int]:
         vectors, target, new_name = self._check_samples(person, samples, model_id, create_person)
         s = self.schema
         ids: list[int] = []
+        created: list[bool] = []
         with self._write() as c:
             if target is None and new_name is not None:
                 row = c.execute(f"INSERT INTO {s}.people(name, metadata) VALUES (%s, '{{}}'::jsonb) "
@@ -331,8 +333,9 @@ class PostgresGallery(SQLGallery):
                 row = c.execute(
                     f"INSERT INTO {s}.samples(person_id, embedding, source, source_sha256, box, score, model) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
-                    (target.id, vector, sample.source, sample.source_sha256, box,
+                    (target.id, vector, _source_text(sample.source), sample.source_sha256, box,
                      None if sample.score is None else float(sample.score), model_id)).fetchone()
+                inserted = row is not None
                 if row is not None:
                     sample_id = int(row[0])
                     if sample.crop_jpeg is not None:
@@ -343,7 +346,10 @@ class PostgresGallery(SQLGallery):
                         f"SELECT id FROM {s}.samples WHERE person_id = %s AND source_sha256 = %s AND box = %s",
                         (target.id, sample.source_sha256, box)).fetchone()[0])
                 ids.append(sample_id)
+                created.append(inserted)
         self._model_id = model_id
+        if new is not None:
+            new.extend(created)
         return ids
 
     def remove_sample(self, sample_id: int) -> None:
@@ -431,3 +437,8 @@ class PostgresGallery(SQLGallery):
                              "WHERE n.nspname = %s AND NOT i.indisvalid", (s,))
         problems.extend(f"index {r[0]} is invalid" for r in invalid)
         return problems
+
+
+def _source_text(source: str | None) -> str | None:
+    """A sample's source file name as storable text (undecodable bytes of the name as ``\\xNN``)."""
+    return None if source is None else display_text(source)

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
+from facerec.filenames import display_text
 from facerec.gallery.base import (
     EMBEDDING_DIM,
     EmbeddingTable,
@@ -282,9 +283,10 @@ class SQLiteGallery(SQLGallery):
 
     # -- samples ---------------------------------------------------------------------------------------------
     def add_samples(self, person: PersonRef, samples: Sequence[NewSample], *, model_id: str,
-                    create_person: bool = False) -> list[int]:
+                    create_person: bool = False, new: list[bool] | None = None) -> list[int]:
         vectors, target, new_name = self._check_samples(person, samples, model_id, create_person)
         ids: list[int] = []
+        created: list[bool] = []
         now = time.time()
         with self._write() as c:
             if target is None and new_name is not None:
@@ -307,9 +309,10 @@ class SQLiteGallery(SQLGallery):
                 cur = c.execute(
                     "INSERT INTO samples(person_id, embedding, source, source_sha256, box, score, model, created) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (target.id, vector.tobytes(), sample.source, sample.source_sha256, box,
+                    (target.id, vector.tobytes(), _source_text(sample.source), sample.source_sha256, box,
                      None if sample.score is None else float(sample.score), model_id, now))
-                if cur.rowcount == 1:
+                inserted = cur.rowcount == 1
+                if inserted:
                     sample_id = int(cur.lastrowid or 0)
                     if sample.crop_jpeg is not None:
                         c.execute("INSERT INTO crops(sample_id, jpeg) VALUES (?, ?)",
@@ -319,7 +322,10 @@ class SQLiteGallery(SQLGallery):
                         "SELECT id FROM samples WHERE person_id = ? AND source_sha256 = ? AND box = ?",
                         (target.id, sample.source_sha256, box)).fetchone()[0])
                 ids.append(sample_id)
+                created.append(inserted)
         self._model_id = model_id
+        if new is not None:
+            new.extend(created)
         return ids
 
     def remove_sample(self, sample_id: int) -> None:
@@ -379,3 +385,8 @@ class SQLiteGallery(SQLGallery):
         ids, pids, blobs = zip(*rows)
         vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), EMBEDDING_DIM)
         return EmbeddingTable(np.asarray(ids, dtype=np.int64), np.asarray(pids, dtype=np.int64), vectors)
+
+
+def _source_text(source: str | None) -> str | None:
+    """A sample's source file name as storable text (undecodable bytes of the name as ``\\xNN``)."""
+    return None if source is None else display_text(source)
