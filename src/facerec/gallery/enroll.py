@@ -183,6 +183,8 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
     name = display_text(relative.parts[0])  # a folder name that is not UTF-8 gets \xNN escapes
     try:
         data = path.read_bytes()
+    except FileNotFoundError:  # e.g. a symbolic link whose target is gone
+        return EnrollOutcome(path, name, "unreadable", message="no such file")
     except OSError as exc:
         return EnrollOutcome(path, name, "unreadable", message=f"cannot read: {exc.strerror or exc}")
     sha = file_sha256(data)
