@@ -53,7 +53,7 @@ def main() -> None:
         env = dict(os.environ, OMP_NUM_THREADS="1")
         for key in keys:
             command = [sys.executable, "-c", CHILD, args.verb, "--json", "--quiet", str(paths[key])]
-            done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+            done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=900)
             line = [ln for ln in done.stderr.splitlines() if ln.startswith("MEMORY")]
             if not line:
                 print(f"{key}: no figure; stderr: {done.stderr[-500:]}")

@@ -1,7 +1,8 @@
 """The gallery on both backends: enroll -> identify -> remove on real photos, model binding, deletion, integrity.
 
-PostgreSQL tests use the server of ``$FACEREC_TEST_PG_DSN``, or start one with ``tools/setup_postgres.sh``; they
-skip only when PostgreSQL cannot be set up here (never when ``FACEREC_REQUIRE_PG=1`` or a DSN is given).
+PostgreSQL tests use the server of ``$FACEREC_TEST_PG_DSN`` (``.ci/run`` installs PostgreSQL and pgvector and starts
+one), else start and destroy their own throwaway server with ``tools/setup_postgres.sh --no-install``; the tests
+never install anything. They skip only when no server can be had (never when ``FACEREC_REQUIRE_PG=1``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,30 +43,42 @@ OpenGallery = Callable[[], Gallery]
 
 # -- fixtures -------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def pg_dsn() -> str:
-    """A PostgreSQL server with pgvector: $FACEREC_TEST_PG_DSN, else one started by tools/setup_postgres.sh."""
+def pg_dsn() -> Iterator[str]:
+    """A PostgreSQL server with pgvector: $FACEREC_TEST_PG_DSN (``.ci/run`` installs and starts one), else a
+    throwaway cluster that this session starts with ``tools/setup_postgres.sh --no-install`` (which installs
+    nothing) in a temporary folder and destroys at the end; skipped when PostgreSQL or pgvector is not installed.
+    """
     given = os.environ.get("FACEREC_TEST_PG_DSN")
     if given:
-        return given
+        yield given
+        return
     try:
         import pgvector  # noqa: F401
         import psycopg  # noqa: F401
     except ImportError as exc:
-        reason = f"psycopg/pgvector not installed ({exc}): pip install -e '.[postgres]'"
-        if os.environ.get("FACEREC_REQUIRE_PG") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        _skip_or_fail(f"psycopg/pgvector not installed ({exc}): pip install -e '.[postgres]'")
+    folder = Path(tempfile.mkdtemp(prefix="facerec-test-pg-"))
+    folder.chmod(0o755)  # the cluster inside belongs to the postgres user when this runs as root
+    env = dict(os.environ, FACEREC_PG_DIR=str(folder / "cluster"))
     try:
-        done = subprocess.run(["bash", str(SETUP_PG)], capture_output=True, text=True, timeout=900,
-                              check=False)
+        done = subprocess.run(["bash", str(SETUP_PG), "--no-install"], capture_output=True, text=True,
+                              timeout=300, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         done = subprocess.CompletedProcess([], 1, "", str(exc))
-    if done.returncode != 0 or not done.stdout.strip():
-        reason = f"PostgreSQL could not be set up by {SETUP_PG.name}: {done.stderr.strip()[-500:]}"
-        if os.environ.get("FACEREC_REQUIRE_PG") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return done.stdout.strip().splitlines()[-1]
+    try:
+        if done.returncode != 0 or not done.stdout.strip():
+            _skip_or_fail(f"no PostgreSQL server for the tests ({SETUP_PG.name} --no-install: "
+                          f"{done.stderr.strip()[-500:]}); set FACEREC_TEST_PG_DSN or run .ci/run")
+        yield done.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run(["bash", str(SETUP_PG), "--destroy"], capture_output=True, timeout=120, check=False, env=env)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("FACEREC_REQUIRE_PG") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

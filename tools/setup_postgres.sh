@@ -4,6 +4,8 @@
 #   export FACEREC_TEST_PG_DSN="$(bash tools/setup_postgres.sh)"
 #   bash tools/setup_postgres.sh --stop          # stop the server (its data folder is kept for a fast restart)
 #   bash tools/setup_postgres.sh --destroy       # stop it and delete its data folder
+#   bash tools/setup_postgres.sh --no-install    # only start a cluster (what the tests do): installs nothing, and
+#                                                # exits 3 when PostgreSQL or pgvector is not installed
 #
 # What it does, each step skipped when already done (a second run takes well under a second):
 #   1. installs Debian's postgresql-15 and postgresql-server-dev-15 with apt-get (root only);
@@ -114,11 +116,20 @@ stop_cluster() {
     fi
 }
 
+installed() {
+    [ -x "$PG_BIN/postgres" ] && [ -f "$PG_SHARE/extension/vector.control" ] \
+        && [ -f "/usr/lib/postgresql/${PG_VERSION}/lib/vector.so" ]
+}
+
 case "${1:-}" in
     --stop) stop_cluster; exit 0 ;;
     --destroy) stop_cluster; rm -rf "$PG_DIR"; exit 0 ;;
+    --no-install)
+        installed || { log "PostgreSQL ${PG_VERSION} with pgvector is not installed (tools/setup_postgres.sh" \
+                           "without options installs it; .ci/run does)"; exit 3; }
+        start_cluster; dsn; exit 0 ;;
     "") ;;
-    *) die "unknown option ${1}; use no option, --stop or --destroy" ;;
+    *) die "unknown option ${1}; use no option, --stop, --destroy or --no-install" ;;
 esac
 
 install_packages

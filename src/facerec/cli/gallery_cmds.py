@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from facerec.api import get_analyzer
+from facerec.batch import BatchProcessor
 from facerec.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -22,6 +23,8 @@ from facerec.cli._common import (
     Progress,
     analyzer_options,
     announce_index_build,
+    batch_options,
+    box_cell,
     emit,
     error_line,
     errors_to_fail,
@@ -61,11 +64,11 @@ def _opened(location: str | None, *, create: bool) -> Gallery:
                    "only embeddings are stored, never the photos.")
 @analyzer_options(embedder=True)
 @output_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@batch_options
 @click.pass_context
 @errors_to_fail
 def enroll(ctx: click.Context, /, people_dir: Path, gallery_location: str | None, store_crops: bool, as_json: bool,
-           as_csv: bool, quiet: bool, **analyzer_settings: Any) -> None:
+           as_csv: bool, workers: int, quiet: bool, **analyzer_settings: Any) -> None:
     """Add the people of PEOPLE_DIR to the gallery: PEOPLE_DIR/<name>/*.jpg, one face per photo.
 
     Photos with no face or several faces are skipped and reported. Each photo is committed on its own, so an
@@ -86,9 +89,13 @@ def enroll(ctx: click.Context, /, people_dir: Path, gallery_location: str | None
                 progress.message(error_line(outcome.path, outcome.message or outcome.status))
             progress.advance()
 
+        batch = BatchProcessor(workers=workers, **analyzer_settings) if workers != 1 else None
         try:
-            report = enroll_people(gallery, people_dir, analyzer, on_progress=on_progress, store_crops=store_crops)
+            report = enroll_people(gallery, people_dir, analyzer, on_progress=on_progress, store_crops=store_crops,
+                                   batch=batch)
         finally:
+            if batch is not None:
+                batch.close()
             if progress is not None:
                 progress.close()
         location = gallery.location
@@ -140,8 +147,8 @@ def people_show(name: str, gallery_location: str | None, as_json: bool, as_csv: 
     with _opened(gallery_location, create=False) as gallery:
         person = gallery.get_person(int(name) if name.isdigit() and gallery.find_person(name) is None else name)
         samples = gallery.samples_of(person)
-    headers = ["sample", "source", "box", "score", "crop", "created"]
-    rows = [[s.id, s.source or "-", ",".join(str(v) for v in s.box.xywh()) if s.box else "-",
+    headers = ["sample", "source", "box (l,t,r,b)", "score", "crop", "created"]
+    rows = [[s.id, s.source or "-", box_cell(s.box) if s.box else "-",
              "-" if s.score is None else f"{s.score:.2f}", "yes" if s.has_crop else "no",
              s.created.strftime("%Y-%m-%d %H:%M:%S")] for s in samples]
     emit(fmt, document=lambda: {**person.to_dict(), "sample_list": [s.to_dict() for s in samples]},

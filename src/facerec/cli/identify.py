@@ -90,7 +90,8 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     The JSON document records the threshold used.
 
     With --known, the largest face of each known photo is enrolled. Known photos that cannot be read or show no
-    face are reported on stderr like bad photos (exit code 1); with none usable, the exit code is 2.
+    face are reported on stderr like bad photos (exit code 1); with none usable, the exit code is 2. A gallery
+    with no enrolled faces is an error too (exit code 2), not a run that calls everyone unknown.
     """
     fmt = output_format(as_json, as_csv)
     if known_dir is not None and gallery_location is not None:
@@ -180,6 +181,9 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
     from facerec.gallery import model_id_for
 
     with _open_gallery(location) as gallery:
+        if gallery.count() == 0:  # everyone would be "unknown": say why instead, before any photo is embedded
+            raise Fail(f"gallery {gallery.location} holds no enrolled faces, so nobody could be named; enroll "
+                       "people first (facerec enroll PEOPLE_DIR) or name a folder of known people with --known DIR")
         gallery.check_model(model_id_for(batch.analyzer))  # before any photo is embedded
         results = run_files(batch, files, quiet=quiet, label="identify", operation="embed")
         announce_index_build(gallery, quiet=quiet)

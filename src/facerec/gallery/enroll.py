@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +21,7 @@ from facerec.types import Box
 
 if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
+    from facerec.batch import BatchProcessor, FileResult
 
 __all__ = ["CROP_SIZE_PX", "EnrollOutcome", "EnrollReport", "EnrollStatus", "enroll", "face_crop_jpeg",
            "file_sha256"]
@@ -122,12 +123,14 @@ def face_crop_jpeg(image_rgb: npt.NDArray[np.uint8], box: Box, *, size_px: int =
 
 def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceAnalyzer | None = None, *,
            on_progress: Callable[[int, int, EnrollOutcome], None] | None = None, store_crops: bool = False,
-           crop_size_px: int = CROP_SIZE_PX) -> EnrollReport:
+           crop_size_px: int = CROP_SIZE_PX, batch: BatchProcessor | None = None) -> EnrollReport:
     """Enroll a folder of people: ``people_dir/<name>/*.jpg`` -> one face sample per photo of ``<name>``.
 
     Each photo must show exactly one face; photos with none or several are skipped and reported. Each photo is
     committed on its own, so an interrupted run keeps every photo finished before it, and running it again adds
-    only what is missing (a photo already stored, by content hash, is not even analysed again).
+    only what is missing (a photo already stored, by content hash, is not even analysed again). Symbolic links to
+    person folders are followed. When another process enrolls the same photos at the same time, a photo it stored
+    first is reported ``unchanged`` ("stored meanwhile by another enrollment"), not ``enrolled``.
 
     Args:
         gallery: where to store the samples.
@@ -138,6 +141,8 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
         on_progress: called after each photo with ``(done, total, outcome)``.
         store_crops: also store a small JPEG crop of each face in the gallery (deleted with the person).
         crop_size_px: the crops' longer side.
+        batch: embed the photos with this :class:`~facerec.batch.BatchProcessor` instead (e.g. several worker
+            processes); its analyzer replaces ``analyzer``. Samples are still stored one photo at a time, in order.
 
     Returns:
         The per-photo outcomes.
@@ -154,49 +159,104 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
     """
     from facerec.api import get_analyzer
     from facerec.batch import find_images
-    from facerec.images import load_image_with_notes
 
     root = Path(people_dir)
     if not root.is_dir():
         raise GalleryError(f"{root} is not a folder (expected one sub-folder of photos per person)")
-    engine = analyzer or get_analyzer()
+    engine = batch.analyzer if batch is not None else analyzer or get_analyzer()
     model_id = model_id_for(engine)
     gallery.check_model(model_id)
     files = find_images([root])
     report = EnrollReport(model_id=model_id)
-    for done, path in enumerate(files, start=1):
-        outcome = _enroll_one(gallery, engine, root, path, model_id, load_image_with_notes, store_crops,
-                              crop_size_px)
+    if batch is None:
+        photos: Iterator[tuple[_Photo, _Analysed | None]] = (
+            (photo, None) for photo in (_check(gallery, root, path) for path in files))
+    else:
+        checked = [_check(gallery, root, path, keep_data=False) for path in files]
+        first: set[tuple[str, str]] = set()
+        for photo in checked:  # a second copy of a photo waits for the first to be stored, then is checked again
+            if photo.outcome is None:
+                photo.again = (photo.name, photo.sha) in first
+                first.add((photo.name, photo.sha))
+        pending = [photo for photo in checked if photo.outcome is None and not photo.again]
+        results = iter(batch.run([photo.path for photo in pending], operation="embed"))
+        photos = ((_check(gallery, root, photo.path), None) if photo.again
+                  else (photo, None if photo.outcome is not None else _from_result(next(results)))
+                  for photo in checked)
+    for done, (photo, analysed) in enumerate(photos, start=1):
+        outcome = photo.outcome or _store(gallery, engine, photo, analysed, model_id, store_crops, crop_size_px)
         report.outcomes.append(outcome)
         if on_progress is not None:
             on_progress(done, len(files), outcome)
     return report
 
 
-def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, model_id: str,
-                load_image: Callable[..., tuple[npt.NDArray[np.uint8], tuple[str, ...]]], store_crops: bool,
-                crop_size_px: int) -> EnrollOutcome:
+@dataclass
+class _Photo:
+    """One photo before analysis: its person and content hash, or already its outcome."""
+
+    path: Path
+    name: str = ""
+    sha: str = ""
+    data: bytes | None = None
+    outcome: EnrollOutcome | None = None
+    person: Any = None
+    again: bool = False
+
+
+@dataclass
+class _Analysed:
+    """What analysing a photo gave: faces, notes, or why it could not be read."""
+
+    faces: list[Any]
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def _from_result(result: FileResult) -> _Analysed:
+    return _Analysed(list(result.faces), result.notes, result.error)
+
+
+def _check(gallery: Gallery, root: Path, path: Path, *, keep_data: bool = True) -> _Photo:
+    """The photo's person and hash, with its outcome when it needs no analysis (skipped or stored already)."""
     relative = path.relative_to(root)
     if len(relative.parts) < 2:
-        return EnrollOutcome(path, "", "not_in_person_folder",
-                             message="photos must sit in a sub-folder named after the person")
+        return _Photo(path, outcome=EnrollOutcome(path, "", "not_in_person_folder",
+                                                  message="photos must sit in a sub-folder named after the person"))
     name = display_text(relative.parts[0])  # a folder name that is not UTF-8 gets \xNN escapes
     try:
         data = path.read_bytes()
     except FileNotFoundError:  # e.g. a symbolic link whose target is gone
-        return EnrollOutcome(path, name, "unreadable", message="no such file")
+        return _Photo(path, name, outcome=EnrollOutcome(path, name, "unreadable", message="no such file"))
     except OSError as exc:
-        return EnrollOutcome(path, name, "unreadable", message=f"cannot read: {exc.strerror or exc}")
+        return _Photo(path, name, outcome=EnrollOutcome(path, name, "unreadable",
+                                                        message=f"cannot read: {exc.strerror or exc}"))
     sha = file_sha256(data)
     person = gallery.find_person(name)
     if person is not None and gallery.has_source(person, sha):
         stored = [s.id for s in gallery.samples_of(person) if s.source_sha256 == sha]
-        return EnrollOutcome(path, name, "unchanged", sample_id=stored[0] if stored else None, faces=1)
-    try:
-        rgb, notes = load_image(data, max_pixels=engine.max_pixels)
-    except ImageError as exc:
-        return EnrollOutcome(path, name, "unreadable", message=exc.reason)
-    faces = engine.analyze(rgb)
+        return _Photo(path, name, sha, outcome=EnrollOutcome(path, name, "unchanged",
+                                                             sample_id=stored[0] if stored else None, faces=1))
+    return _Photo(path, name, sha, data if keep_data else None, person=person)
+
+
+def _store(gallery: Gallery, engine: FaceAnalyzer, photo: _Photo, analysed: _Analysed | None, model_id: str,
+           store_crops: bool, crop_size_px: int) -> EnrollOutcome:
+    """Analyse ``photo`` (unless ``analysed`` already) and store its one face."""
+    from facerec.images import load_image_with_notes
+
+    path, name = photo.path, photo.name
+    rgb = None
+    if analysed is None:
+        try:
+            rgb, notes = load_image_with_notes(photo.data if photo.data is not None else path,
+                                               max_pixels=engine.max_pixels)
+        except ImageError as exc:
+            return EnrollOutcome(path, name, "unreadable", message=exc.reason)
+        analysed = _Analysed(engine.analyze(rgb), notes)
+    if analysed.error is not None:
+        return EnrollOutcome(path, name, "unreadable", message=analysed.error)
+    faces = analysed.faces
     if not faces:
         return EnrollOutcome(path, name, "no_face", faces=0, message="no face found")
     if len(faces) > 1:
@@ -205,14 +265,18 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
     face = faces[0]
     if face.embedding is None:  # pragma: no cover - analyze always embeds
         return EnrollOutcome(path, name, "no_face", faces=0, message="no embedding")
-    crop = face_crop_jpeg(rgb, face.box, size_px=crop_size_px) if store_crops else None
-    sample = NewSample(embedding=face.embedding, source=display_path(path), source_sha256=sha, box=face.box,
+    crop = None
+    if store_crops:
+        if rgb is None:
+            rgb = engine.load(path)
+        crop = face_crop_jpeg(rgb, face.box, size_px=crop_size_px)
+    sample = NewSample(embedding=face.embedding, source=display_path(path), source_sha256=photo.sha, box=face.box,
                        score=float(face.score), crop_jpeg=crop)
     # the person is created in the same transaction as the first sample: a killed run leaves no empty person
     stored_now: list[bool] = []
-    (sample_id,) = gallery.add_samples(person or name, [sample], model_id=model_id, create_person=True,
+    (sample_id,) = gallery.add_samples(photo.person or name, [sample], model_id=model_id, create_person=True,
                                        new=stored_now)
     if not stored_now[0]:  # another process enrolling the same photo stored it between our check and our write
         return EnrollOutcome(path, name, "unchanged", sample_id=sample_id, faces=1,
                              message="stored meanwhile by another enrollment")
-    return EnrollOutcome(path, name, "enrolled", sample_id=sample_id, faces=1, message="; ".join(notes))
+    return EnrollOutcome(path, name, "enrolled", sample_id=sample_id, faces=1, message="; ".join(analysed.notes))

@@ -23,6 +23,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -110,18 +111,47 @@ class SQLiteGallery(SQLGallery):
             if not create:
                 raise GalleryError(f"no gallery at {self.path}; enroll people first (facerec enroll PEOPLE_DIR)")
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: True when the file (or its folder) cannot be written: the gallery is opened for reading only.
+        self.read_only = False
         try:
             self._conn: sqlite3.Connection | None = sqlite3.connect(
                 self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
             self._configure()
         except sqlite3.Error as exc:
             self._abandon()
-            raise GalleryError(f"cannot open gallery {self.path}: {exc}") from exc
+            if not self._on_read_only_storage(exc):
+                raise GalleryError(f"cannot open gallery {self.path}: {exc}") from exc
+            self._open_read_only(timeout_s, exc)
         except GalleryError:
             self._abandon()
             raise
 
     # -- connection ----------------------------------------------------------------------------------------
+    def _on_read_only_storage(self, exc: sqlite3.Error) -> bool:
+        """Whether opening failed because the gallery's file or folder cannot be written."""
+        if not self.path.is_file():
+            return False
+        message = str(exc).lower()
+        return ("readonly" in message or "read-only" in message or "unable to open" in message
+                or not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK))
+
+    def _open_read_only(self, timeout_s: float, cause: sqlite3.Error) -> None:
+        """Open the gallery for reading only: ``mode=ro`` (sees a WAL left by a writer, if its ``-shm`` can be
+        used), else ``immutable=1`` (the main file as it is, when not even the ``-shm`` can be made)."""
+        uri = "file:" + urllib.parse.quote(os.fspath(self.path.resolve()))
+        last: Exception = cause
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            try:
+                self._conn = sqlite3.connect(uri + query, uri=True, timeout=timeout_s, isolation_level=None,
+                                             check_same_thread=False)
+                self.read_only = True
+                self._configure()
+                return
+            except sqlite3.Error as exc:
+                self._abandon()
+                last = exc
+        raise GalleryError(f"cannot open gallery {self.path} (read-only storage): {last}") from last
+
     def _abandon(self) -> None:
         conn = getattr(self, "_conn", None)
         if conn is not None:
@@ -137,13 +167,14 @@ class SQLiteGallery(SQLGallery):
     def _configure(self) -> None:
         c = self.conn
         c.execute("PRAGMA foreign_keys = ON")
-        c.execute("PRAGMA secure_delete = ON")
-        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise GalleryError(f"cannot switch {self.path} to WAL journaling (got {mode!r})")
-        c.execute("PRAGMA synchronous = FULL")
+        if not self.read_only:
+            c.execute("PRAGMA secure_delete = ON")
+            mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise GalleryError(f"cannot switch {self.path} to WAL journaling (got {mode!r})")
+            c.execute("PRAGMA synchronous = FULL")
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
+        if not tables and not self.read_only:
             with self._write(bump=False) as w:
                 # look again under the write lock: another process may have created it meanwhile
                 tables = {r[0] for r in w.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -171,6 +202,9 @@ class SQLiteGallery(SQLGallery):
         """One write transaction; bumps the generation on commit."""
         with self._lock:
             c = self.conn
+            if self.read_only:
+                raise GalleryError(f"cannot write to gallery {self.path}: it is on read-only storage (opened for "
+                                   "reading only)")
             try:
                 c.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -205,9 +239,10 @@ class SQLiteGallery(SQLGallery):
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                if self._searcher is not None:
-                    self._searcher.flush(self)
-                self._forget_deleted()
+                if not self.read_only:
+                    if self._searcher is not None:
+                        self._searcher.flush(self)
+                    self._forget_deleted()
                 self._conn.close()
                 self._conn = None
 
