@@ -389,8 +389,9 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
         return FileResult(path=file, size=size, error=reason)
     except FacerecError:
         raise
-    except OSError as exc:  # writing the annotated copy
-        return FileResult(path=file, size=size, error=f"cannot write the annotated copy ({exc.strerror or exc})")
+    except OSError as exc:  # writing the annotated copy, or a model's cache
+        what = "cannot write the annotated copy" if draw_to is not None else "failed"
+        return FileResult(path=file, size=size, error=f"{what} ({exc.strerror or exc}: {exc.filename or ''})")
     except Exception as exc:  # noqa: BLE001 - one odd picture (e.g. a model's RuntimeError) must not stop a run
         return FileResult(path=file, size=size, error=f"failed: {type(exc).__name__}: {exc}")
 
