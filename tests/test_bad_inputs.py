@@ -78,6 +78,7 @@ def _check_folder_run(result: Result, corpus: dict[str, Path]) -> dict[str, Any]
     assert "symbolic link back into a folder" in result.stderr
     assert "animated.gif: note: has 3 frames; only the first is used" in result.stderr
     assert "multipage.tiff: note: has 2 pages; only the first is used" in result.stderr
+    assert isinstance(document, dict)
     return document
 
 

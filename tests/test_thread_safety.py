@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -49,7 +51,10 @@ def _embedded(analyzer: FaceAnalyzer, image: npt.NDArray[np.uint8]) -> list[tupl
     return [(f.box, f.embedding) for f in analyzer.analyze(image) if f.embedding is not None]
 
 
-def _threaded(function, items):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+def _threaded(function: Callable[[npt.NDArray[np.uint8]], T], items: list[npt.NDArray[np.uint8]]) -> list[T]:
     with ThreadPoolExecutor(THREADS) as pool:
         return list(pool.map(function, items))
 
@@ -96,7 +101,12 @@ def test_instance_pool_makes_one_per_concurrent_caller() -> None:
     import threading
 
     made: list[int] = []
-    pool: InstancePool[list[int]] = InstancePool(lambda: made.append(1) or [])
+
+    def make() -> list[int]:
+        made.append(1)
+        return []
+
+    pool: InstancePool[list[int]] = InstancePool(make)
     barrier = threading.Barrier(3)
 
     def hold(_: int) -> int:

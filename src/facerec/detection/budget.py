@@ -14,9 +14,9 @@ So every detector gets a budget of scanned pixels, :data:`DETECT_MAX_PIXELS` (by
 3. an image that does not fit even at upsample 0 is detected on a copy downscaled to the budget (boxes are mapped
    back to the original by :func:`facerec.detection.detect`; landmarks and chips still come from the original).
 
-The budgets bound memory to a few hundred MB per detector (HOG 16 Mpx ~ 180 MB, CNN 4 Mpx ~ 650 MB) whatever the
-photo (dlib's own CNN, the slow reference, 1.2 Mpx ~ 1.2 GB), and keep the smallest face found at about 80 px in a 16 Mpx copy for HOG (a 4,000 x 4,000 photo: faces
-from about 2% of its side).
+The budgets bound memory to a few hundred MB per detector (HOG 16 Mpx ~ 180 MB, CNN 4 Mpx ~ 650 MB; dlib's own
+CNN, the slow reference, 1.2 Mpx ~ 1.2 GB) whatever the photo, and keep the smallest face HOG finds at about 80 px
+in a 16 Mpx copy (a 4,000 x 4,000 photo: faces from about 2% of its side).
 """
 
 from __future__ import annotations

@@ -63,8 +63,8 @@ class EnrollOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        return {"file": display_path(self.path), "person": self.person, "status": self.status, "sample_id": self.sample_id,
-                "faces": self.faces, "message": self.message}
+        return {"file": display_path(self.path), "person": self.person, "status": self.status,
+                "sample_id": self.sample_id, "faces": self.faces, "message": self.message}
 
 
 @dataclass
