@@ -126,10 +126,10 @@ def load_image_with_notes(source: ImageInput, *, max_pixels: int | None = DEFAUL
 
 def _check_pixels(count: int, name: str, max_pixels: int | None) -> None:
     if max_pixels is not None and count > max_pixels:
-        raise ImageError(name, too_many_pixels(count, max_pixels))
+        raise ImageError(name, _too_many_pixels(count, max_pixels))
 
 
-def too_many_pixels(count: int | None, max_pixels: int) -> str:
+def _too_many_pixels(count: int | None, max_pixels: int) -> str:
     """The reason given for a picture above the pixel limit (names the options that raise it)."""
     size = f"{count:,} pixels" if count is not None else "more pixels than Pillow opens by default"
     return (f"image has {size}, above the limit of {max_pixels:,} pixels (facerec's max_pixels; refused as a "
@@ -155,7 +155,7 @@ def _open(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
         found = _BOMB_SIZE.search(str(exc))
         count = int(found.group(1)) if found else None
         if max_pixels is not None and (count is None or count > max_pixels):
-            raise ImageError(name, too_many_pixels(count, max_pixels)) from None
+            raise ImageError(name, _too_many_pixels(count, max_pixels)) from None
     with _PILLOW_LIMIT_LOCK:  # the caller allows more than Pillow does: open without Pillow's check
         saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
