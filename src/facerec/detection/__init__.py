@@ -26,7 +26,8 @@ from facerec.images import resize_to_max_side, resize_to_size
 from facerec.registry import Registry
 from facerec.types import Box, Detection
 
-__all__ = ["DETECTORS", "Detector", "create_detector", "detect", "detect_max_pixels", "list_detectors", "plan_detection"]
+__all__ = ["DETECTORS", "Detector", "create_detector", "detect", "detect_max_pixels", "list_detectors",
+           "plan_detection"]
 
 
 @runtime_checkable
