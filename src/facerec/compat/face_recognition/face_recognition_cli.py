@@ -69,7 +69,7 @@ def _check(image_to_check: str, known_names: Sequence[str], known_face_encodings
         picture = PIL.Image.fromarray(image)
         picture.thumbnail((MAX_SIDE, MAX_SIDE), PIL.Image.Resampling.LANCZOS)
         image = np.array(picture)
-    lines = []
+    lines: list[str] = []
     encodings = api.face_encodings(image)
     for encoding in encodings:
         distances = api.face_distance(known_face_encodings, encoding)
