@@ -11,13 +11,14 @@ import facerec
 from facerec.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
-    analyzer_options,
     calibration_option,
     emit,
     load_calibration_option,
     match_probability,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
     resolve_threshold,
     threshold_option,
 )
@@ -28,11 +29,11 @@ from facerec.cli._common import (
 @click.argument("b", type=click.Path(path_type=Path))
 @threshold_option
 @calibration_option
-@analyzer_options(embedder=True)
+@pipeline_options
 @output_options
 @click.pass_context
 def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float | None, calibration_path: Path | None,
-           as_json: bool, as_csv: bool, **analyzer: Any) -> None:
+           as_json: bool, as_csv: bool, **options: Any) -> None:
     """Say whether photos A and B show the same person.
 
     The largest face of each photo is compared. Prints the distance between their embeddings (lower is more
@@ -46,9 +47,11 @@ def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float | 
       2  error: unreadable photo, no face found, bad option
     """
     fmt = output_format(as_json, as_csv)
+    pipeline = pipeline_settings(ctx, options)
     calibration = load_calibration_option(calibration_path)
     threshold = resolve_threshold(distance_threshold, calibration)
-    result = facerec.verify(a, b, distance_threshold=threshold, analyzer=facerec.get_analyzer(**analyzer))
+    result = facerec.verify(a, b, distance_threshold=threshold, pick=pipeline.pick,
+                            analyzer=facerec.get_analyzer(**pipeline.analyzer))
     probability = match_probability(calibration, result.distance)
     verdict = "same" if result.same else "different"
 
