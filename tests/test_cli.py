@@ -181,7 +181,7 @@ def test_verify_with_calibration_shows_the_probability(calibration_file: Path, t
     same = invoke("verify", "--calibration", calibration_file, test_images / "obama.jpg", test_images / "obama2.jpg")
     assert same.exit_code == 0
     header, row = (line.split() for line in same.stdout.splitlines())
-    assert header == ["A", "B", "DISTANCE", "THRESHOLD", "PROBABILITY", "RESULT"]
+    assert header == ["A", "B", "DISTANCE", "THRESHOLD", "PROBABILITY", "RESULT", "A_BOX", "B_BOX"]
     assert row[3] == "0.55" and float(row[4]) > 0.9 and row[5] == "same"  # the calibration's threshold
     monkeypatch.setenv("FACEREC_CALIBRATION", str(calibration_file))
     different = json.loads(invoke("verify", "--json", test_images / "obama.jpg", test_images / "biden.jpg").stdout)

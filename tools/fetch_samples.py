@@ -22,6 +22,11 @@ from pathlib import Path
 PACKAGE = "face_recognition==1.3.0"
 KNOWN = {"obama.jpg": "barack_obama.jpg", "biden.jpg": "joe_biden.jpg"}
 UNKNOWN = ["obama2.jpg", "obama3.jpg", "obama_partial_face.jpg", "32bit.png"]
+#: ``make demo``: one known person, and photos of them, of somebody unknown and of the two together (a montage of
+#: two of the reference's photos side by side, as the sdist holds no photo of two people).
+DEMO_KNOWN = {"obama.jpg": "barack_obama.jpg"}
+DEMO_PHOTOS = ["obama2.jpg", "biden.jpg"]
+DEMO_MONTAGE = ("obama3.jpg", "biden.jpg", "two_people_montage.jpg")
 SUITE = "face_recognition_suite"
 SUITE_TEST = "tests/test_face_recognition.py"
 #: The only lines of the reference's test file that change: its imports of the package under test.
@@ -73,8 +78,30 @@ def main(dest: Path) -> int:
         shutil.copyfile(images / src, dest / "known" / name)
     for src in UNKNOWN:
         shutil.copyfile(images / src, dest / "unknown" / src)
+    lay_out_demo(images, dest / "demo")
     print(f"sample photos in {dest}/ ({len(list(images.iterdir()))} test images)")
     return 0
+
+
+def lay_out_demo(images: Path, demo: Path) -> None:
+    """``demo/known/`` (one person) and ``demo/photos/`` (that person, somebody unknown, the two in one picture)."""
+    from PIL import Image
+
+    for sub in ("known", "photos"):
+        (demo / sub).mkdir(parents=True, exist_ok=True)
+    for src, name in DEMO_KNOWN.items():
+        shutil.copyfile(images / src, demo / "known" / name)
+    for src in DEMO_PHOTOS:
+        shutil.copyfile(images / src, demo / "photos" / src)
+    left_name, right_name, out_name = DEMO_MONTAGE
+    with Image.open(images / left_name) as left, Image.open(images / right_name) as right:
+        height = 480
+        parts = [im.convert("RGB").resize((round(im.width * height / im.height), height), Image.Resampling.LANCZOS)
+                 for im in (left, right)]
+        montage = Image.new("RGB", (sum(p.width for p in parts), height))
+        montage.paste(parts[0], (0, 0))
+        montage.paste(parts[1], (parts[0].width, 0))
+        montage.save(demo / "photos" / out_name, quality=92)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 from facerec.analyzer import FaceAnalyzer, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
+from facerec.filetypes import FileKind, file_kind
 from facerec.images import load_image
 from facerec.types import Box, Face
 
@@ -75,18 +76,22 @@ def _check_operation(operation: str, known: KnownPeople | None) -> None:
 
 # -- finding files -----------------------------------------------------------------------------------------------
 def find_images(paths: Iterable[str | os.PathLike[str]], *,
-                extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
+                extensions: Iterable[str] = IMAGE_EXTENSIONS,
+                skipped: list[tuple[Path, FileKind]] | None = None) -> list[Path]:
     """The image files named by ``paths``, with folders searched recursively.
 
     A path that names a file (or names nothing at all) is kept as given, whatever its ending, so that a missing or
     unreadable file is reported by whoever processes it rather than silently dropped. A folder contributes every
-    file below it whose ending is in ``extensions`` (case-insensitive), in sorted order; hidden files and folders
+    file below it whose ending is in ``extensions`` (case-insensitive) or whose first bytes are an image's (a GIF
+    named ``subject01.happy``: :func:`facerec.filetypes.file_kind`), in sorted order; hidden files and folders
     (names starting with ``.``, such as ``.DS_Store`` or macOS ``._photo.jpg`` shadows) are skipped. A file reached
     twice is listed once.
 
     Args:
         paths: files and folders.
-        extensions: endings, with the dot, that count as images inside folders.
+        extensions: endings, with the dot, that count as images inside folders without looking inside.
+        skipped: if given, each file of a folder that is not an image is appended to it with its kind
+            (``"video"`` or ``"other"``; see :func:`facerec.filetypes.describe_skipped`).
 
     Returns:
         The files, in the order of ``paths`` (each folder's files sorted).
@@ -109,8 +114,13 @@ def find_images(paths: Iterable[str | os.PathLike[str]], *,
         for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
-                if not name.startswith(".") and os.path.splitext(name)[1].lower() in endings:
+                if name.startswith("."):
+                    continue
+                kind = "image" if os.path.splitext(name)[1].lower() in endings else file_kind(Path(root) / name)
+                if kind == "image":
                     add(Path(root) / name)
+                elif skipped is not None:
+                    skipped.append((Path(root) / name, kind))
     return found
 
 

@@ -6,13 +6,13 @@ Only this package prints or exits; the work is done by :mod:`facerec.batch` and 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import json
 import os
 import re
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders
 from facerec.errors import FacerecError
+from facerec.filetypes import FileKind, describe_skipped
 
 if TYPE_CHECKING:
     from facerec.gallery import Gallery
@@ -67,7 +68,9 @@ __all__ = [
     "quiet_option",
     "resolve_threshold",
     "run_files",
+    "shown_path",
     "stack_options",
+    "stdin_image",
     "threshold_option",
 ]
 
@@ -342,7 +345,8 @@ def output_format(as_json: bool, as_csv: bool) -> str:
 
 # -- progress -------------------------------------------------------------------------------------------------------
 class Progress:
-    """A one-line progress bar on stderr, drawn only on a terminal; error lines can be printed around it.
+    """A progress bar on stderr (tqdm's: count, rate, time left, fitted to the terminal's width), drawn only on a
+    terminal; error lines can be printed around it.
 
     Args:
         total: the number of steps.
@@ -351,42 +355,30 @@ class Progress:
     """
 
     def __init__(self, total: int, label: str, *, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
         isatty = getattr(sys.stderr, "isatty", None)
         self.total = total
         self.label = label
         self.done = 0
         self.enabled = enabled and total > PROGRESS_MIN_FILES and bool(isatty and isatty())
-        self._start = time.monotonic()
-        self._drawn = False
-        self._draw()  # show 0/N while the models load
+        # shown at 0/N while the models load; removed when closed
+        self._bar = tqdm(total=total, desc=label, unit="photo", file=sys.stderr, dynamic_ncols=True, leave=False,
+                         disable=not self.enabled, smoothing=0.1)
 
     def advance(self, steps: int = 1) -> None:
         self.done += steps
-        self._draw()
+        self._bar.update(steps)
 
     def message(self, line: str) -> None:
         """Print ``line`` on stderr without garbling the bar."""
-        self._clear()
-        click.echo(line, err=True)
-        self._draw()
+        if self.enabled:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
 
     def close(self) -> None:
-        self._clear()
-
-    def _draw(self) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * self.done / self.total) if self.total else width
-        elapsed = time.monotonic() - self._start
-        bar = "#" * filled + "-" * (width - filled)
-        click.echo(f"\r{self.label} [{bar}] {self.done}/{self.total} {elapsed:4.0f}s", err=True, nl=False)
-        self._drawn = True
-
-    def _clear(self) -> None:
-        if self._drawn:
-            click.echo("\r\x1b[K", err=True, nl=False)
-            self._drawn = False
+        self._bar.close()
 
 
 # -- running ----------------------------------------------------------------------------------------------------------
@@ -401,12 +393,49 @@ def announce_index_build(gallery: Gallery, *, quiet: bool = False) -> None:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files and folders -> image files (folders searched recursively); none at all is a failure."""
-    given = list(paths)
-    files = find_images(given)
+    """Files and folders -> image files (folders searched recursively, images recognised by their content); none at
+    all is a failure. The files of the folders that are not images are named in one line on stderr. ``-`` is one
+    image read from standard input (see :func:`stdin_image`)."""
+    given = [stdin_image() if str(p) == STDIN else p for p in paths]
+    skipped: list[tuple[Path, FileKind]] = []
+    files = find_images(given, skipped=skipped)
+    summary = describe_skipped(skipped)
+    if summary is not None:
+        click.echo(f"facerec: {summary}", err=True)
     if not files:
-        raise Fail(f"no image files found in {', '.join(str(p) for p in given)}")
+        raise Fail(f"no image files found in {', '.join(shown_path(p) for p in given)}"
+                   + (f" ({summary})" if summary else ""))
     return files
+
+
+#: The path that means standard input.
+STDIN = "-"
+_stdin_files: dict[Path, bytes] = {}
+
+
+def stdin_image() -> Path:
+    """Standard input, read once into a private temporary file (removed at exit) that stands for ``-``; results
+    for it are shown as ``-`` (:func:`shown_path`)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    for path in _stdin_files:
+        return path
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise Fail("-: standard input is empty (pipe an image into it, e.g. facerec detect - < photo.jpg)")
+    folder = Path(tempfile.mkdtemp(prefix="facerec-stdin-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "stdin"
+    path.write_bytes(data)
+    _stdin_files[path] = data
+    return path
+
+
+def shown_path(path: Path) -> str:
+    """How ``path`` is shown to the user: ``-`` for standard input, else the path."""
+    return STDIN if path in _stdin_files else str(path)
 
 
 def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, label: str = "faces",
@@ -421,6 +450,8 @@ def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, labe
     results: list[FileResult] = []
     try:
         for result in batch.run(files, **run_options):
+            if result.path in _stdin_files:
+                result = dataclasses.replace(result, path=Path(STDIN))
             if not result.ok:
                 progress.message(error_line(result.path, result.error or "failed"))
             results.append(result)
