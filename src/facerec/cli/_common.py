@@ -410,32 +410,38 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 #: The path that means standard input.
 STDIN = "-"
-_stdin_files: dict[Path, bytes] = {}
+_STDIN_KEY = "facerec.stdin"
 
 
 def stdin_image() -> Path:
-    """Standard input, read once into a private temporary file (removed at exit) that stands for ``-``; results
-    for it are shown as ``-`` (:func:`shown_path`)."""
-    import atexit
+    """Standard input, read once per command into a private temporary file (removed when the command ends) that
+    stands for ``-``; results for it are shown as ``-`` (:func:`shown_path`)."""
     import shutil
     import tempfile
 
-    for path in _stdin_files:
-        return path
+    ctx = click.get_current_context()
+    known: Path | None = ctx.meta.get(_STDIN_KEY)
+    if known is not None:
+        return known
     data = sys.stdin.buffer.read()
     if not data:
         raise Fail("-: standard input is empty (pipe an image into it, e.g. facerec detect - < photo.jpg)")
     folder = Path(tempfile.mkdtemp(prefix="facerec-stdin-"))
-    atexit.register(shutil.rmtree, folder, True)
+    ctx.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
     path = folder / "stdin"
     path.write_bytes(data)
-    _stdin_files[path] = data
+    ctx.meta[_STDIN_KEY] = path
     return path
+
+
+def _is_stdin_file(path: Path) -> bool:
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.meta.get(_STDIN_KEY) == path
 
 
 def shown_path(path: Path) -> str:
     """How ``path`` is shown to the user: ``-`` for standard input, else the path."""
-    return STDIN if path in _stdin_files else str(path)
+    return STDIN if _is_stdin_file(path) else str(path)
 
 
 def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, label: str = "faces",
@@ -450,7 +456,7 @@ def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, labe
     results: list[FileResult] = []
     try:
         for result in batch.run(files, **run_options):
-            if result.path in _stdin_files:
+            if _is_stdin_file(result.path):
                 result = dataclasses.replace(result, path=Path(STDIN))
             if not result.ok:
                 progress.message(error_line(result.path, result.error or "failed"))
