@@ -76,7 +76,10 @@ def enroll(ctx: click.Context, /, people_dir: Path, gallery_location: str | None
     from facerec.gallery import enroll as enroll_people
 
     fmt = output_format(as_json, as_csv)
-    analyzer = get_analyzer(**pipeline_settings(ctx, options).analyzer)  # shared per process: models load once
+    pipeline = pipeline_settings(ctx, options)
+    if pipeline.workers != 1:
+        raise click.UsageError("enroll embeds in one process for now: leave out --workers")
+    analyzer = get_analyzer(**pipeline.analyzer)  # shared per process: models load once
     with _opened(gallery_location, create=True) as gallery:
         progress: Progress | None = None
 
