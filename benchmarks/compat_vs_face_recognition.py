@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(args.repeats + 1):  # the first call of each is a warm-up (models load)
             order = list(libraries.items()) if repeat % 2 == 0 else list(reversed(libraries.items()))
             for name, lib in order:
-                detect_s, boxes = _time(lambda lib=lib: lib.face_locations(image))
-                encode_s, encodings = _time(lambda lib=lib, boxes=boxes: lib.face_encodings(image, boxes))
+                detect_s, boxes = _time(lambda lib=lib, image=image: lib.face_locations(image))
+                encode_s, encodings = _time(lambda lib=lib, image=image, boxes=boxes: lib.face_encodings(image, boxes))
                 answers[name] = (boxes, encodings)
                 if repeat:
                     timings[name]["detect"].append(detect_s)

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,12 @@ from PIL import Image
 
 from facerec.batch import find_images
 from facerec.cli import cli
-from facerec.filetypes import describe_skipped, file_kind
+from facerec.filetypes import FileKind, describe_skipped, file_kind
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,13 +48,13 @@ def test_find_images_takes_images_by_content_and_lists_the_rest(tmp_path: Path, 
     (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(20))
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / ".hidden").write_text("never listed")
-    skipped: list = []
+    skipped: list[tuple[Path, FileKind]] = []
     found = find_images([tmp_path], skipped=skipped)
     assert [p.name for p in found] == ["b.jpg", "subject01.happy"]
     assert [(p.name, kind) for p, kind in skipped] == [("clip.mp4", "video"), ("notes.txt", "other")]
     assert describe_skipped(skipped) == (f"skipped 1 video file ({tmp_path / 'clip.mp4'}): see facerec video; "
                                          f"1 file that is not an image ({tmp_path / 'notes.txt'})")
-    many = [(Path(f"v{i}.mp4"), "video") for i in range(5)]
+    many: list[tuple[Path, FileKind]] = [(Path(f"v{i}.mp4"), "video") for i in range(5)]
     assert describe_skipped(many) == "skipped 5 video files (v0.mp4, v1.mp4, v2.mp4 and 2 more): see facerec video"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -62,13 +63,13 @@ def test_pipeline_group_destinations_are_the_analyzer_keywords() -> None:
     FaceAnalyzer(**{key: defaults[key] for key in PIPELINE_ANALYZER_KEYS})  # the parsed defaults are valid values
 
 
-def _resolve(args: list[str]) -> dict[str, object]:
-    seen: dict[str, object] = {}
+def _resolve(args: list[str]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
 
     @click.command()
     @pipeline_options
     @click.pass_context
-    def probe(ctx: click.Context, **options: object) -> None:
+    def probe(ctx: click.Context, /, **options: object) -> None:
         settings = pipeline_settings(ctx, dict(options))
         seen.update(settings.analyzer, pick=settings.pick, workers=settings.workers, preset=settings.preset)
 

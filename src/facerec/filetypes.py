@@ -95,6 +95,6 @@ def describe_skipped(skipped: Sequence[tuple[Path, FileKind]], *, names: int = 3
         if kind == "video":
             parts.append(f"{len(files)} {what}{plural} ({shown}): see facerec video")
         else:
-            parts.append(f"{len(files)} {what}{plural} that {'are' if plural else 'is'} not an image"
-                         f"{plural} ({shown})")
+            parts.append(f"{len(files)} {what}{plural} that {'are not images' if plural else 'is not an image'}"
+                         f" ({shown})")
     return "skipped " + "; ".join(parts)

@@ -104,8 +104,8 @@ def _model_help() -> str:
 @pipeline_options
 @click.pass_context
 @errors_to_fail
-def train(ctx: click.Context, /, data_dir: Path, output: Path, model: str, sweep_spec: str | None, image_size: int | None,
-          padding: float | None, no_align: bool, multiple_faces: str,
+def train(ctx: click.Context, /, data_dir: Path, output: Path, model: str, sweep_spec: str | None,
+          image_size: int | None, padding: float | None, no_align: bool, multiple_faces: str,
           min_images_per_person: int, max_people: int | None, max_images_per_person: int | None, epochs: int,
           batch_size: int, learning_rate: float, early_stopping: int | None, l2: float, dropout: float | None,
           augment: bool, base_weights: str | None, freeze_base: bool, fine_tune_top: int,

@@ -2,3 +2,5 @@
 
 * :mod:`facerec.compat.face_recognition` -- face_recognition 1.3's functions, commands and return types.
 """
+
+__all__: list[str] = []

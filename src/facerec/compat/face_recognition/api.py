@@ -228,10 +228,7 @@ def _raw_face_landmarks(face_image: npt.ArrayLike, face_locations: Iterable[Sequ
     import dlib
 
     image = _as_uint8(face_image)
-    if face_locations is None:
-        rects = _raw_face_locations(image)
-    else:
-        rects = [_css_to_rect(css) for css in face_locations]
+    rects = _raw_face_locations(image) if face_locations is None else [_css_to_rect(css) for css in face_locations]
     points = 5 if model == "small" else 68
     predictor = _analyzer("hog").landmarker(points)
     out = []
@@ -272,8 +269,8 @@ def face_landmarks(face_image: npt.ArrayLike, face_locations: Iterable[Sequence[
         "nose_tip": p[31:36],
         "left_eye": p[36:42],
         "right_eye": p[42:48],
-        "top_lip": p[48:55] + [p[64], p[63], p[62], p[61], p[60]],
-        "bottom_lip": p[54:60] + [p[48], p[60], p[67], p[66], p[65], p[64]],
+        "top_lip": [*p[48:55], p[64], p[63], p[62], p[61], p[60]],
+        "bottom_lip": [*p[54:60], p[48], p[60], p[67], p[66], p[65], p[64]],
     } for p in faces]
 
 
