@@ -166,7 +166,8 @@ def test_only_bad_files_exits_2_without_output(tmp_path: Path, test_images: Path
 def test_verify_same_person_exits_0(test_images: Path) -> None:
     result = invoke("verify", test_images / "obama.jpg", test_images / "obama2.jpg")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[1].split()[-1] == "same"
+    row = result.stdout.splitlines()[1].split()  # the blank PROBABILITY cell takes no word
+    assert row[-3:] == ["same", "349,142,617,409", "171,290,438,558"]  # RESULT, then the faces compared
 
 
 def test_verify_different_people_exits_1_with_json(test_images: Path) -> None:
