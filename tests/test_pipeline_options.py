@@ -108,3 +108,27 @@ def test_pipeline_options_change_what_embed_computes(test_images: Path) -> None:
 def test_pipeline_options_train_refuses_what_it_cannot_apply(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["train", str(tmp_path), "--jitters", "4"])
     assert result.exit_code == 2 and "--jitters" in result.output
+
+
+def test_pipeline_pick_chooses_the_known_face_in_identify(tmp_path: Path, test_images: Path) -> None:
+    from PIL import Image
+
+    known = tmp_path / "known"
+    known.mkdir()
+    pair = Image.new("RGB", (1000, 480), (128, 128, 128))  # a larger face at the left, a smaller one in the middle
+    left = Image.open(test_images / "obama3.jpg").convert("RGB")
+    middle = Image.open(test_images / "biden.jpg").convert("RGB")
+    left = left.resize((round(left.width * 480 / left.height), 480))
+    middle = middle.resize((round(middle.width * 360 / middle.height), 360))
+    pair.paste(left, (0, 0))
+    pair.paste(middle, (500 - middle.width // 2, 60))
+    pair.save(known / "someone.jpg", quality=92)
+    names = {}
+    for pick in ("largest", "central"):
+        result = CliRunner().invoke(cli, ["identify", "--known", str(known), "--json", "--pick", pick,
+                                          str(test_images / "obama2.jpg"), str(test_images / "biden.jpg")])
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        names[pick] = [face["name"] for entry in document["files"] for face in entry["faces"]]
+    assert names == {"largest": ["someone", "unknown"], "central": ["unknown", "someone"]}  # the face enrolled
+    assert all(sorted(v) == ["someone", "unknown"] for v in names.values())

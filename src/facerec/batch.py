@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from facerec.analyzer import FaceAnalyzer, pick_face
+from facerec.analyzer import FaceAnalyzer, FacePick, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
 from facerec.filetypes import FileKind, file_kind
@@ -220,18 +220,19 @@ def known_people_files(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]
 
 
 def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | None = None, *,
-                      on_result: Callable[[FileResult], None] | None = None,
+                      on_result: Callable[[FileResult], None] | None = None, pick: FacePick = "largest",
                       ) -> tuple[KnownPeople, list[FileResult]]:
     """Embed the photos of a known-people folder (layouts: see :func:`known_people_files`).
 
-    The largest face of each photo is enrolled. A photo that cannot be read or shows no face is left out and
-    returned among the failures.
+    One face of each photo is enrolled: the largest, or the one ``pick`` names. A photo that cannot be read or
+    shows no face is left out and returned among the failures.
 
     Args:
         folder: the known-people folder.
         batch: the processor to embed with (its analyzer options and workers); default: one in this process
             with default options.
         on_result: called with each photo's result as it arrives (e.g. to advance a progress bar).
+        pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
 
     Returns:
         The known people, and a :class:`FileResult` with an ``error`` for each photo left out.
@@ -256,7 +257,7 @@ def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | No
         if not result.ok:
             failures.append(result)
             continue
-        face = pick_face(result.faces, (result.size[1], result.size[0]) if result.size else (0, 0), "largest")
+        face = pick_face(result.faces, (result.size[1], result.size[0]) if result.size else (0, 0), pick)
         if face is None or face.embedding is None:
             failures.append(FileResult(path=photo, size=result.size, error="no face found"))
             continue

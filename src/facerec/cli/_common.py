@@ -195,7 +195,7 @@ def _pipeline_option(key: str) -> Callable[[F], F]:
         return click.option(
             "--pick", type=click.Choice(["largest", "central", "best"]), default="largest", show_default=True,
             help="The face used of a photo with several, where one face per photo is needed (verify, calibrate, "
-                 "evaluate); verbs that report every face ignore it.")
+                 "evaluate, identify --known's photos); verbs that report every face ignore it.")
     if key == "preset":
         return click.option(
             "--preset", type=click.Choice(sorted(PRESETS)), default=DEFAULT_PRESET, show_default=True,

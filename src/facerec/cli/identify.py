@@ -43,6 +43,7 @@ from facerec.cli._common import (
 from facerec.errors import ImageError
 
 if TYPE_CHECKING:
+    from facerec.analyzer import FacePick
     from facerec.gallery import Gallery, Identification
     from facerec.recognition.calibration import Calibration
 
@@ -90,8 +91,9 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     and the threshold defaults to the calibration's; without one, the probability is left blank (null in JSON).
     The JSON document records the threshold used.
 
-    With --known, the largest face of each known photo is enrolled. Known photos that cannot be read or show no
-    face are reported on stderr like bad photos (exit code 1); with none usable, the exit code is 2.
+    With --known, the largest face of each known photo (or the one --pick names) is enrolled. Known photos that
+    cannot be read or show no face are reported on stderr like bad photos (exit code 1); with none usable, the
+    exit code is 2.
     """
     fmt = output_format(as_json, as_csv)
     pipeline = pipeline_settings(ctx, options)
@@ -106,7 +108,7 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     files = expand_paths(photos)
     with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         if known_dir is not None:
-            known, known_failures = _load_known(batch, known_dir, quiet)
+            known, known_failures = _load_known(batch, known_dir, quiet, pipeline.pick)
             results = run_files(batch, files, quiet=quiet, label="identify", operation="identify", known=known,
                                 distance_threshold=threshold, draw_dir=draw_dir)
             answers: list[list[Any]] = [list(r.matches or ()) for r in results]
@@ -142,13 +144,14 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
 
 
 # -- the two sources of known people --------------------------------------------------------------------------------
-def _load_known(batch: BatchProcessor, known_dir: Path, quiet: bool) -> tuple[KnownPeople, list[FileResult]]:
+def _load_known(batch: BatchProcessor, known_dir: Path, quiet: bool,
+                pick: FacePick) -> tuple[KnownPeople, list[FileResult]]:
     total = len(known_people_files(known_dir))
     if total == 0:
         raise Fail(f"{known_dir}: no photos of known people (expected DIR/<name>.jpg or DIR/<name>/*.jpg)")
     progress = Progress(total, "known", enabled=not quiet)
     try:
-        known, failures = load_known_people(known_dir, batch, on_result=lambda _: progress.advance())
+        known, failures = load_known_people(known_dir, batch, on_result=lambda _: progress.advance(), pick=pick)
     finally:
         progress.close()
     for failure in failures:
