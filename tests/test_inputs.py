@@ -141,3 +141,20 @@ def test_package_metadata_uses_an_spdx_license() -> None:
     scripts = project["scripts"]
     assert scripts["facerec-face-recognition"].startswith("facerec.compat.face_recognition.face_recognition_cli:")
     assert scripts["facerec-face-detection"].startswith("facerec.compat.face_recognition.face_detection_cli:")
+
+
+def test_search_reads_the_photo_from_stdin(tmp_path: Path, test_images: Path) -> None:
+    people = tmp_path / "people" / "barack"
+    people.mkdir(parents=True)
+    shutil.copy(test_images / "obama.jpg", people / "a.jpg")
+    gallery = tmp_path / "gallery.sqlite"
+    runner = CliRunner()
+    enrolled = runner.invoke(cli, ["enroll", str(tmp_path / "people"), "--gallery", str(gallery), "--quiet"])
+    assert enrolled.exit_code == 0, enrolled.output
+    found = runner.invoke(cli, ["search", "-", "--gallery", str(gallery), "--json"],
+                          input=(test_images / "obama2.jpg").read_bytes())
+    assert found.exit_code == 0, found.output
+    document = json.loads(found.stdout)
+    assert document["file"] == "-" and document["faces"][0]["candidates"][0]["name"] == "barack"
+    workers = runner.invoke(cli, ["enroll", str(tmp_path / "people"), "--gallery", str(gallery), "--workers", "2"])
+    assert workers.exit_code == 2 and "--workers" in workers.stderr

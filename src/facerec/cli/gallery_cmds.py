@@ -18,6 +18,7 @@ from facerec.api import get_analyzer
 from facerec.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
+    STDIN,
     Fail,
     Progress,
     announce_index_build,
@@ -29,6 +30,7 @@ from facerec.cli._common import (
     pipeline_options,
     pipeline_settings,
     quiet_option,
+    stdin_image,
 )
 
 if TYPE_CHECKING:
@@ -205,14 +207,16 @@ def people_remove(name: str, gallery_location: str | None, yes: bool) -> None:
 @errors_to_fail
 def search(ctx: click.Context, /, photo: Path, gallery_location: str | None, top_k: int, as_json: bool, as_csv: bool,
            **options: Any) -> None:
-    """The K nearest people of the gallery for every face of PHOTO, with their distances (no threshold)."""
+    """The K nearest people of the gallery for every face of PHOTO (- for standard input), with their distances (no
+    threshold)."""
     from facerec.gallery import identify as identify_faces
 
     fmt = output_format(as_json, as_csv)
     analyzer = get_analyzer(**pipeline_settings(ctx, options).analyzer)  # shared per process: models load once
     with _opened(gallery_location, create=False) as gallery:
         announce_index_build(gallery)
-        found = identify_faces(gallery, photo, analyzer=analyzer, top_k=top_k)
+        source = stdin_image() if str(photo) == STDIN else photo
+        found = identify_faces(gallery, source, analyzer=analyzer, top_k=top_k)
         location = gallery.location
     if not found:
         raise Fail(f"{photo}: no face found")

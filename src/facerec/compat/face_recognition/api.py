@@ -19,8 +19,9 @@ ones as two dlib runs differ from each other). The models load on first use; imp
 
 Differences on purpose: none in results. ``load_image_file`` does not set PIL's process-wide
 ``ImageFile.LOAD_TRUNCATED_IMAGES`` as face_recognition does at import (a truncated file raises instead of
-giving a partly grey picture), and a missing model raises :class:`facerec.errors.ModelNotFoundError` instead of
-printing and quitting.
+giving a partly grey picture), a missing model raises :class:`facerec.errors.ModelNotFoundError` instead of
+printing and quitting, and ``batch_face_locations`` clips each image's boxes to that image (face_recognition clips
+them all to the first image's size: the same for the same-size batches its CNN batching requires).
 """
 
 from __future__ import annotations
