@@ -423,7 +423,7 @@ def annotated_paths(paths: Sequence[str | os.PathLike[str]], out_dir: str | os.P
 def _shared_analyzer(options: dict[str, Any]) -> FaceAnalyzer:
     """The flat API's shared analyzer for these options (models loaded once per process), or a new one for options
     the shared analyzers do not take."""
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
 
     if set(options) <= set(inspect.signature(get_analyzer).parameters):
         return get_analyzer(**options)

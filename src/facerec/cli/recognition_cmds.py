@@ -202,7 +202,7 @@ def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int
     """
     import json
 
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
     from facerec.recognition.calibration import calibrate as run_calibration
     from facerec.recognition.data import embed_directory
 

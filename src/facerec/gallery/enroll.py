@@ -14,8 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ImageError
-from facerec.gallery.base import Gallery, NewSample, model_id_for
+from facerec.gallery.base import Gallery, model_id_for
 from facerec.gallery.errors import GalleryError
+from facerec.gallery.records import NewSample
 from facerec.types import Box
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
         >>> report.counts()                                                    # doctest: +SKIP
         {'enrolled': 12, 'several_faces': 1}
     """
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
     from facerec.batch import find_images
     from facerec.images import load_image
 

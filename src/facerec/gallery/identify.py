@@ -10,7 +10,8 @@ import numpy as np
 
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError
-from facerec.gallery.base import Gallery, Match, model_id_for
+from facerec.gallery.base import Gallery, model_id_for
+from facerec.gallery.records import Match
 from facerec.types import Face
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def identify(gallery: Gallery, image_or_faces: ImageInput | Face | Sequence[Face
         raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
     if top_k < 1:
         raise ConfigurationError(f"top_k must be >= 1, got {top_k}")
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
 
     engine = analyzer or get_analyzer()
     model_id = model_id_for(engine)

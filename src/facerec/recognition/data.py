@@ -104,7 +104,7 @@ def embed_directory(data_dir: str | Path, *, min_images: int = 1, analyzer: Face
         ConfigurationError: ``data_dir`` is not a labelled data directory.
         ModelError: a model could not be loaded.
     """
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
 
     engine = analyzer or get_analyzer()
     found = people_in(data_dir, min_images=min_images)
