@@ -18,7 +18,7 @@ import inspect
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +31,9 @@ from PIL import Image, ImageDraw, ImageFont
 from facerec.analyzer import FaceAnalyzer, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
+from facerec.files import IMAGE_SUFFIXES, find_images
 from facerec.images import load_image
-from facerec.types import Box, Face
+from facerec.types import UNKNOWN, Box, Face
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -50,14 +51,9 @@ __all__ = [
     "process_file",
 ]
 
-#: File name endings (lower case) taken as images when a folder is searched. Files named explicitly are always
-#: tried, whatever their ending.
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",
-})
+#: File name endings taken as images in folders (:data:`facerec.files.IMAGE_SUFFIXES`, kept under its old name).
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
-#: The name given to a face that is not within the distance threshold of anybody known.
-UNKNOWN = "unknown"
 
 #: What :meth:`BatchProcessor.run` does to each file: ``detect`` (boxes and scores), ``landmarks`` (plus 5 or 68
 #: points), ``embed`` (plus alignment landmarks and a 128-d embedding) or ``identify`` (``embed``, then the nearest
@@ -71,47 +67,6 @@ def _check_operation(operation: str, known: KnownPeople | None) -> None:
         raise ConfigurationError(f"operation must be one of {', '.join(_OPERATIONS)}, got {operation!r}")
     if operation == "identify" and known is None:
         raise ConfigurationError("identify needs the known people")
-
-
-# -- finding files -----------------------------------------------------------------------------------------------
-def find_images(paths: Iterable[str | os.PathLike[str]], *,
-                extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
-    """The image files named by ``paths``, with folders searched recursively.
-
-    A path that names a file (or names nothing at all) is kept as given, whatever its ending, so that a missing or
-    unreadable file is reported by whoever processes it rather than silently dropped. A folder contributes every
-    file below it whose ending is in ``extensions`` (case-insensitive), in sorted order; hidden files and folders
-    (names starting with ``.``, such as ``.DS_Store`` or macOS ``._photo.jpg`` shadows) are skipped. A file reached
-    twice is listed once.
-
-    Args:
-        paths: files and folders.
-        extensions: endings, with the dot, that count as images inside folders.
-
-    Returns:
-        The files, in the order of ``paths`` (each folder's files sorted).
-    """
-    endings = {e.lower() for e in extensions}
-    found: list[Path] = []
-    seen: set[Path] = set()
-
-    def add(path: Path) -> None:
-        key = path.resolve() if path.exists() else path
-        if key not in seen:
-            seen.add(key)
-            found.append(path)
-
-    for item in paths:
-        path = Path(item)
-        if not path.is_dir():
-            add(path)
-            continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith(".") and os.path.splitext(name)[1].lower() in endings:
-                    add(Path(root) / name)
-    return found
 
 
 # -- known people --------------------------------------------------------------------------------------------------
@@ -204,7 +159,7 @@ def known_people_files(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]
             continue
         if entry.is_dir():
             pairs.extend((entry.name, photo) for photo in find_images([entry]))
-        elif entry.suffix.lower() in IMAGE_EXTENSIONS:
+        elif entry.suffix.lower() in IMAGE_SUFFIXES:
             pairs.append((entry.stem, entry))
     return pairs
 

@@ -21,7 +21,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LANDMARK_GROUPS_5", "LANDMARK_GROUPS_68", "Box", "Detection", "Face"]
+__all__ = ["LANDMARK_GROUPS_5", "LANDMARK_GROUPS_68", "UNKNOWN", "Box", "Detection", "Face"]
+
+#: The name given to a face that is not close enough to anybody known (the gallery, ``--known``, an identifier,
+#: a trained model all answer with it).
+UNKNOWN = "unknown"
 
 #: Named groups of the 68-point (iBUG 300-W) landmark scheme, as index ranges.
 LANDMARK_GROUPS_68: dict[str, tuple[int, ...]] = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import re
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from facerec import jsonsafe
 from facerec.analyzer import DEFAULT_DETECTOR, DEFAULT_EMBEDDER
 from facerec.batch import BatchProcessor, FileResult, find_images
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
@@ -370,7 +370,7 @@ def emit(fmt: str, *, document: Callable[[], Any], table: Callable[[], tuple[Seq
          csv_rows: Callable[[], tuple[Sequence[str], list[list[Any]]]] | None = None) -> None:
     """Print the output in the chosen format (the builders are called only for the format asked for)."""
     if fmt == "json":
-        click.echo(json.dumps(document(), indent=2))
+        click.echo(jsonsafe.dumps(document(), indent=2))
     elif fmt == "csv":
         headers, rows = (csv_rows or table)()
         click.echo(format_csv(headers, rows))

@@ -33,12 +33,15 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
+from facerec.files import people_folders
+from facerec.training.data import held_out_count
 
 __all__ = [
     "DEFAULT_FAR_TARGETS",
     "IDENTIFIER_NAMES",
     "IdentificationData",
     "IdentifierResult",
+    "OpenSetSplit",
     "Split",
     "cmc_curve",
     "dir_at_far",
@@ -58,7 +61,6 @@ DEFAULT_FAR_TARGETS: tuple[float, ...] = (1e-1, 1e-2)
 #: The identifiers this protocol knows (``keras:<run folder>`` adds a trained model).
 IDENTIFIER_NAMES: tuple[str, ...] = ("centroid", "knn", "svm")
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".pgm", ".tif", ".tiff"})
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -174,19 +176,16 @@ def list_people(data_dir: str | os.PathLike[str], *, min_images: int = 1) -> dic
     root = Path(data_dir)
     if not root.is_dir():
         raise ConfigurationError(f"{root} is not a folder of people (one sub-folder per person)")
-    people: dict[str, list[Path]] = {}
-    for person in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        photos = sorted(f for f in person.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
-        if len(photos) >= min_images:
-            people[person.name] = photos
+    people = {name: photos for name, photos in people_folders(root).items() if len(photos) >= min_images}
     if not people:
         raise ConfigurationError(f"no person in {root} has {min_images} or more photos")
     return people
 
 
 @dataclass(frozen=True)
-class Split:
-    """Who is known, and which photos are gallery and which are probes.
+class OpenSetSplit:
+    """Who is known, and which photos are gallery and which are probes (the open-set identification split; the
+    train/validation/test split of a training run is :class:`facerec.training.data.Split`).
 
     Attributes:
         known: the people enrolled in the gallery.
@@ -210,8 +209,12 @@ class Split:
                 "unknown_people": list(self.unknown)}
 
 
+#: The old name of :class:`OpenSetSplit`.
+Split = OpenSetSplit
+
+
 def make_split(people: Mapping[str, Sequence[str]], *, probe_fraction: float = 0.3, unknown_fraction: float = 0.2,
-               seed: int = 0) -> Split:
+               seed: int = 0) -> OpenSetSplit:
     """A seeded split: held-out people, then a stratified gallery/probe split of every known person's photos.
 
     Each known person keeps at least one gallery photo and, when they have two or more, at least one probe.
@@ -241,12 +244,11 @@ def make_split(people: Mapping[str, Sequence[str]], *, probe_fraction: float = 0
     for person in known:
         photos = sorted(people[person])
         idx = rng.permutation(len(photos))
-        n_probe = round(probe_fraction * len(photos))
-        n_probe = min(max(n_probe, 1 if len(photos) >= 2 else 0), len(photos) - 1)
+        n_probe = held_out_count(len(photos), probe_fraction)
         probes.extend(photos[i] for i in idx[:n_probe])
         gallery.extend(photos[i] for i in idx[n_probe:])
     unknown_probes = [p for person in unknown for p in sorted(people[person])]
-    return Split(known, unknown, tuple(sorted(gallery)), tuple(sorted(probes)), tuple(unknown_probes), seed)
+    return OpenSetSplit(known, unknown, tuple(sorted(gallery)), tuple(sorted(probes)), tuple(unknown_probes), seed)
 
 
 @dataclass
@@ -259,7 +261,7 @@ class IdentificationData:
         person_of: ``{photo key: person}``.
     """
 
-    split: Split
+    split: OpenSetSplit
     vectors: Mapping[str, npt.NDArray[np.float32] | None]
     person_of: Mapping[str, str]
 

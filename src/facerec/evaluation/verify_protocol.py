@@ -329,19 +329,13 @@ class EmbeddingStore:
         return [k for k in keys if k not in self.vectors]
 
 
-_WORKER_ANALYZERS: dict[Variant, Any] = {}
-
-
 def _analyzer_for(variant: Variant) -> Any:
-    analyzer = _WORKER_ANALYZERS.get(variant)
-    if analyzer is None:
-        from facerec.analyzer import FaceAnalyzer
+    """The shared analyzer of a variant (:func:`facerec.analyzer.get_analyzer`: one per process and variant)."""
+    from facerec.analyzer import get_analyzer
 
-        analyzer = FaceAnalyzer(detector=variant.detector, embedder=variant.embedder, upsample=variant.upsample,
-                                fallback_detector=variant.fallback_detector, landmarks=variant.landmarks,
-                                num_jitters=variant.jitters, flip=variant.flip)
-        _WORKER_ANALYZERS[variant] = analyzer
-    return analyzer
+    return get_analyzer(detector=variant.detector, embedder=variant.embedder, upsample=variant.upsample,
+                        fallback_detector=variant.fallback_detector, landmarks=variant.landmarks,
+                        num_jitters=variant.jitters, flip=variant.flip)
 
 
 def _embed_one(item: tuple[str, str, tuple[Variant, ...]]) -> tuple[str, list[npt.NDArray[np.float32] | None], str]:

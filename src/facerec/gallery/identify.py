@@ -12,7 +12,7 @@ from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError
 from facerec.gallery.base import Gallery, model_id_for
 from facerec.gallery.records import Match
-from facerec.types import Face
+from facerec.types import UNKNOWN, Face
 
 if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["UNKNOWN", "Identification", "identify"]
 
-#: The name given to a face whose nearest person is farther than the distance threshold.
-UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,9 @@ import numpy.typing as npt
 
 from facerec.errors import ConfigurationError, ModelNotFoundError
 from facerec.training.data import ChipSettings, photo_chips
+from facerec.types import UNKNOWN
 
 __all__ = ["UNKNOWN", "FacePrediction", "TrainedModel", "load_run", "predict_photos"]
-
-#: The label of a face whose best probability is below the threshold.
-UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)

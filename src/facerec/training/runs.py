@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
+from facerec.jsonsafe import dumps as json_dumps
 from facerec.training.data import (
     ChipSettings,
     FaceDataset,
@@ -296,19 +297,7 @@ def _test_metrics(y_true: npt.NDArray[np.int64], probs: npt.NDArray[np.float32],
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, default=_jsonable) + "\n", encoding="utf-8")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    path.write_text(json_dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _epoch_timer() -> Any:

@@ -1,0 +1,51 @@
+"""JSON-ready values, with one rule for what JSON cannot hold: every writer of JSON in facerec goes through
+:func:`jsonable`, so a NaN is ``null`` everywhere (never the non-standard ``NaN`` token).
+
+Examples:
+    >>>     >>> jsonable({"a": (np.int64(1), np.inf), 2: np.bool_(True), "p": Path("x/y.jpg")})
+    {'a': [1, None], '2': True, 'p': 'x/y.jpg'}
+    >>> dumps({"loss": float("nan")})
+    '{"loss": null}'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["dumps", "jsonable"]
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays, paths, tuples and non-finite floats made JSON-ready.
+
+    Non-finite floats (NaN, infinities) become ``None``; numpy arrays and tuples become lists; mapping keys become
+    strings; paths become their text. Anything else is returned as it is.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """``json.dumps`` of :func:`jsonable` ``(value)``, refusing NaN (none is left); ``options`` go to json."""
+    return json.dumps(jsonable(value), allow_nan=False, **options)
+
