@@ -26,14 +26,14 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw, ImageFont
 
 from facerec.analyzer import FaceAnalyzer, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
+from facerec.drawing import annotated_paths, draw_faces, draw_identifications, save_image
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
 from facerec.files import IMAGE_SUFFIXES, find_images
 from facerec.images import load_image
-from facerec.types import UNKNOWN, Box, Face
+from facerec.types import UNKNOWN, Face
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -282,9 +282,7 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
                             if f.embedding is not None)
         annotated = None
         if draw_to is not None:
-            labels = [m.name for m in matches] if matches is not None else [str(i) for i in range(1, len(faces) + 1)]
-            known_flags = [m.known for m in matches] if matches is not None else [True] * len(faces)
-            annotated = _save(draw_faces(rgb, [f.box for f in faces], labels, known_flags), Path(draw_to))
+            annotated = save_image(draw_identifications(rgb, faces, matches), draw_to)
         return FileResult(path=file, faces=tuple(faces), matches=matches, size=size, annotated=annotated)
     except (ImageError, FaceNotFoundError) as exc:
         reason = exc.reason if isinstance(exc, ImageError) else str(exc)
@@ -295,83 +293,6 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
         return FileResult(path=file, size=size, error=f"cannot write the annotated copy ({exc.strerror or exc})")
     except Exception as exc:
         return FileResult(path=file, size=size, error=f"failed: {type(exc).__name__}: {exc}")
-
-
-# -- annotated copies ----------------------------------------------------------------------------------------------
-_KNOWN_COLOUR = (0, 200, 0)
-_UNKNOWN_COLOUR = (230, 0, 0)
-
-
-def draw_faces(image: npt.NDArray[np.uint8] | Image.Image, boxes: Sequence[Box], labels: Sequence[str] = (),
-               known: Sequence[bool] = ()) -> Image.Image:
-    """A copy of ``image`` with a rectangle around each box and its label in a filled band below it.
-
-    Args:
-        image: RGB ``uint8`` array or PIL image (not modified).
-        boxes: the face boxes.
-        labels: one text per box (missing ones are left blank).
-        known: per box, green (``True``, the default) or red (``False``, e.g. unknown people).
-
-    Returns:
-        An RGB PIL image the size of ``image``.
-    """
-    canvas = (image.convert("RGB") if isinstance(image, Image.Image) else Image.fromarray(image, "RGB")).copy()
-    draw = ImageDraw.Draw(canvas)
-    width, height = canvas.size
-    line = max(2, round(max(width, height) / 400))
-    font = _font(max(12, round(max(width, height) / 50)))
-    for i, box in enumerate(boxes):
-        colour = _KNOWN_COLOUR if (known[i] if i < len(known) else True) else _UNKNOWN_COLOUR
-        draw.rectangle((box.left, box.top, box.right, box.bottom), outline=colour, width=line)
-        text = labels[i] if i < len(labels) else ""
-        if not text:
-            continue
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        pad = max(2, line)
-        band_h = bottom - top + 2 * pad
-        band_top = box.bottom if box.bottom + band_h <= height else max(box.top - band_h, 0)
-        band_right = max(box.right, box.left + right - left + 2 * pad)
-        draw.rectangle((box.left, band_top, band_right, band_top + band_h), fill=colour, outline=colour)
-        draw.text((box.left + pad - left, band_top + pad - top), text, fill=(255, 255, 255), font=font)
-    return canvas
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError, ImportError):  # Pillow < 10.1 or built without FreeType: the small bitmap font
-        return ImageFont.load_default()
-
-
-def _save(image: Image.Image, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".jpg", ".jpeg", ".jpe"):
-        image.save(path, format="JPEG", quality=90)
-    else:
-        image.save(path, format="PNG")
-    return path
-
-
-def annotated_paths(paths: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Where the annotated copy of each file goes: ``out_dir`` / its name, distinct for every file.
-
-    JPEG inputs keep their name; other formats get a ``.png`` ending. Names that would collide (``a/x.jpg`` and
-    ``b/x.jpg``) get ``-2``, ``-3``, ... before the ending.
-    """
-    out = Path(out_dir)
-    taken: set[str] = set()
-    planned: list[Path] = []
-    for item in paths:
-        source = Path(item)
-        suffix = source.suffix if source.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".png") else ".png"
-        name = source.stem + suffix
-        counter = 1
-        while name.lower() in taken:
-            counter += 1
-            name = f"{source.stem}-{counter}{suffix}"
-        taken.add(name.lower())
-        planned.append(out / name)
-    return planned
 
 
 # -- many files ----------------------------------------------------------------------------------------------------

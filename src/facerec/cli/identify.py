@@ -8,15 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from facerec.batch import (
-    BatchProcessor,
-    FileResult,
-    KnownPeople,
-    annotated_paths,
-    draw_faces,
-    known_people_files,
-    load_known_people,
-)
+from facerec.batch import BatchProcessor, FileResult, KnownPeople, known_people_files, load_known_people
 from facerec.cli._common import (
     Fail,
     Progress,
@@ -39,6 +31,7 @@ from facerec.cli._common import (
     run_files,
     threshold_option,
 )
+from facerec.drawing import annotated_paths, draw_identifications, save_image
 from facerec.errors import ImageError
 
 if TYPE_CHECKING:
@@ -199,13 +192,7 @@ def _draw(result: FileResult, found: Sequence[Identification], out: Path) -> Fil
     from facerec.images import load_image
 
     try:
-        canvas = draw_faces(load_image(result.path), [f.box for f in result.faces], [who.name for who in found],
-                            [who.known for who in found])
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() in (".jpg", ".jpeg", ".jpe"):  # as facerec.batch writes them: JPEG stays JPEG
-            canvas.save(out, format="JPEG", quality=90)
-        else:
-            canvas.save(out, format="PNG")
+        save_image(draw_identifications(load_image(result.path), result.faces, found), out)
     except (ImageError, OSError) as exc:
         reason = exc.reason if isinstance(exc, ImageError) \
             else f"cannot write the annotated copy ({exc.strerror or exc})"
