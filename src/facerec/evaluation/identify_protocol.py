@@ -293,77 +293,37 @@ class _Adapter:
         self.model: Any = None
 
     def fit(self, X: npt.NDArray[np.float32], y: Sequence[str]) -> _Adapter:
-        kind = self.name
-        try:
-            from facerec.recognition import identifiers as rec
-        except ImportError:  # pragma: no cover - the recognition package is part of facerec
-            rec = None  # type: ignore[assignment]
-        if kind == "centroid":
-            if rec is not None:
-                self.model = rec.NearestCentroidIdentifier(distance_threshold=None).fit(X, list(y))
-            else:  # pragma: no cover
-                from sklearn.neighbors import NearestCentroid
-
-                self.model = NearestCentroid().fit(X, list(y))
-        elif kind == "knn":
-            k = int(self.options.get("n_neighbors", 5))
-            if rec is not None:
-                self.model = rec.KNNIdentifier(n_neighbors=k, distance_threshold=None).fit(X, list(y))
-            else:  # pragma: no cover
-                from sklearn.neighbors import KNeighborsClassifier
-
-                self.model = KNeighborsClassifier(n_neighbors=k, weights="distance").fit(X, list(y))
-        elif kind == "svm":
-            C = float(self.options.get("C", 1.0))
-            if rec is not None:
-                self.model = rec.SVMIdentifier(C=C, probability_threshold=None, random_state=0).fit(X, list(y))
-            else:  # pragma: no cover
-                from sklearn.svm import SVC
-
-                self.model = SVC(kernel="linear", C=C, probability=True, random_state=0).fit(X, list(y))
-        else:
-            raise ConfigurationError(f"unknown identifier {kind!r}; choose one of {', '.join(IDENTIFIER_NAMES)} "
+        """Fit the registry's identifier ``name`` with rejection off (the protocol sweeps its own thresholds)."""
+        if self.name not in IDENTIFIER_NAMES:
+            raise ConfigurationError(f"unknown identifier {self.name!r}; choose one of {', '.join(IDENTIFIER_NAMES)} "
                                      "or keras:<training run folder>")
+        from facerec.recognition.identifiers import create_identifier
+
+        model = create_identifier(self.name)
+        params = model.get_params()
+        settings: dict[str, Any] = {k: None for k in ("distance_threshold", "probability_threshold") if k in params}
+        if "random_state" in params:
+            settings["random_state"] = 0
+        settings.update({k: v for k, v in self.options.items() if k in params})
+        self.model = model.set_params(**settings).fit(X, list(y))
         return self
 
     def score(self, X: npt.NDArray[np.float32]) -> _Scored:
+        """Class scores (higher better), the tie-break and open-set confidence from the person distances when the
+        identifier measures them (else from the scores), and the top-1 name of each probe."""
         model = self.model
         classes = [str(c) for c in model.classes_]
-        if self.name == "centroid":
-            centroids = getattr(model, "centroids_", None)
-            dist = (np.linalg.norm(X[:, None, :] - centroids[None, :, :], axis=2) if centroids is not None
-                    else np.zeros((len(X), len(classes))))
-            primary = -dist
-            secondary = None
-            confidence = primary.max(axis=1) if len(X) else np.zeros(0)
-        elif self.name == "knn":
-            primary = model.predict_proba(X)
-            # tie-break and open-set confidence: the distance to each person's nearest gallery face
-            gallery = getattr(model, "embeddings_", None)
-            codes = getattr(model, "codes_", None)
-            if gallery is not None and codes is not None:
-                d = np.linalg.norm(X[:, None, :] - gallery[None, :, :], axis=2)
-                nearest = np.full((len(X), len(classes)), np.inf)
-                for c in range(len(classes)):
-                    members = codes == c
-                    if members.any():
-                        nearest[:, c] = d[:, members].min(axis=1)
-                secondary = -nearest
-                confidence = secondary.max(axis=1) if len(X) else np.zeros(0)
-            else:  # pragma: no cover
-                secondary = None
-                confidence = primary.max(axis=1)
-        else:
-            primary = model.predict_proba(X)
-            secondary = None
-            confidence = primary.max(axis=1) if len(X) else np.zeros(0)
+        n = len(classes)
+        primary = model.scores(X) if len(X) else np.zeros((0, n))
+        distances = model.person_distances(X) if len(X) else None
+        secondary = None if distances is None else -np.asarray(distances, dtype=np.float64)
+        confidence = (secondary if secondary is not None else primary).max(axis=1) if len(X) else np.zeros(0)
         order = np.argmax(primary, axis=1) if len(X) else np.zeros(0, dtype=int)
         if secondary is not None and len(X):
             best = primary.max(axis=1, keepdims=True)
             masked = np.where(primary == best, secondary, -np.inf)
             order = np.argmax(masked, axis=1)
-        return _Scored(classes, np.asarray(primary, dtype=np.float64),
-                       None if secondary is None else np.asarray(secondary, dtype=np.float64),
+        return _Scored(classes, np.asarray(primary, dtype=np.float64), secondary,
                        np.asarray(confidence, dtype=np.float64), [classes[i] for i in order])
 
 
