@@ -28,10 +28,18 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.analyzer import FaceAnalyzer, pick_face
-from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.drawing import annotated_paths, draw_faces, draw_identifications, save_image
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
 from facerec.files import IMAGE_SUFFIXES, find_images
+from facerec.gallery.search import ExactSearch
+from facerec.identification import (
+    Candidate,
+    Identification,
+    check_identify_options,
+    faces_and_embeddings,
+    name_faces,
+)
 from facerec.images import load_image
 from facerec.types import UNKNOWN, Face
 
@@ -72,7 +80,8 @@ def _check_operation(operation: str, known: KnownPeople | None) -> None:
 # -- known people --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Match:
-    """Who a face is.
+    """Who a face is, in the short form of :meth:`KnownPeople.match` (kept for that method's callers; everything
+    else answers with :class:`~facerec.identification.Identification`).
 
     Attributes:
         name: the nearest known person's name when within the threshold, else :data:`UNKNOWN`.
@@ -121,23 +130,49 @@ class KnownPeople:
         """The distinct names, sorted."""
         return sorted(set(self.names))
 
+    def _search(self) -> ExactSearch:
+        """The gallery's exact search over these rows (row ``i`` is sample ``i`` of person ``people.index``)."""
+        search = self.__dict__.get("_exact")
+        if search is None:
+            index = {name: i for i, name in enumerate(self.people)}
+            search = ExactSearch(np.arange(len(self.names), dtype=np.int64),
+                                 np.asarray([index[n] for n in self.names], dtype=np.int64), self.embeddings)
+            object.__setattr__(self, "_exact", search)
+        return search
+
+    def identify(self, faces: Sequence[Face] | npt.NDArray[np.float32], *,
+                 distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD, top_k: int = 1,
+                 probability: Callable[[float], float] | None = None) -> list[Identification]:
+        """Name faces (with embeddings) or ``(n, 128)`` embeddings with the nearest known person, or ``unknown``.
+
+        The same answer as a gallery's (:func:`facerec.gallery.identify`): a person's distance is the distance to
+        their nearest photo, searched exactly.
+
+        Args:
+            faces: faces from :meth:`FaceAnalyzer.analyze`, or embeddings.
+            distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
+            top_k: how many candidate people to list per face.
+            probability: ``P(same | distance)`` (e.g. ``Calibration.probability``) to attach to each answer.
+        """
+        check_identify_options(distance_threshold, top_k)
+        found, vectors = faces_and_embeddings(faces, None)
+        people = self.people
+        ranked = self._search().search(vectors, top_k) if len(vectors) else []
+        candidates = [[Candidate(person_id=pid, name=people[pid], distance=dist, sample_id=sid)
+                       for sid, pid, dist in row] for row in ranked]
+        return name_faces(candidates, found, distance_threshold=distance_threshold, probability=probability)
+
     def match(self, embedding: npt.NDArray[np.float32],
               distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD) -> Match:
-        """The known person nearest to ``embedding``.
+        """The known person nearest to ``embedding`` (:meth:`identify` of one embedding, in short).
 
         Args:
             embedding: one ``(128,)`` embedding.
             distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
         """
-        if distance_threshold <= 0:
-            raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
-        if not self.names:
-            return Match(UNKNOWN, None, None)
-        distances = face_distance(self.embeddings, embedding)
-        best = int(np.argmin(distances))
-        distance = float(distances[best])
-        nearest = self.names[best]
-        return Match(nearest if distance <= distance_threshold else UNKNOWN, distance, nearest)
+        (answer,) = self.identify(np.asarray(embedding, dtype=np.float32).reshape(1, 128),
+                                  distance_threshold=distance_threshold)
+        return Match(answer.name, answer.distance, answer.nearest)
 
 
 def known_people_files(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]:
@@ -228,7 +263,7 @@ class FileResult:
 
     path: Path
     faces: tuple[Face, ...] = ()
-    matches: tuple[Match, ...] | None = None
+    matches: tuple[Identification, ...] | None = None
     size: tuple[int, int] | None = None
     annotated: Path | None = None
     error: str | None = field(default=None)
@@ -276,10 +311,10 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
             faces = analyzer.landmarks(rgb, points=points)
         else:
             faces = analyzer.analyze(rgb)
-        matches: tuple[Match, ...] | None = None
+        matches: tuple[Identification, ...] | None = None
         if operation == "identify" and known is not None:
-            matches = tuple(known.match(f.embedding, distance_threshold) for f in faces
-                            if f.embedding is not None)
+            matches = tuple(known.identify([f for f in faces if f.embedding is not None],
+                                           distance_threshold=distance_threshold))
         annotated = None
         if draw_to is not None:
             annotated = save_image(draw_identifications(rgb, faces, matches), draw_to)

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
+from facerec.identification import Candidate
 from facerec.types import Box
 
 __all__ = [
@@ -119,26 +120,8 @@ class Sample:
         return out
 
 
-@dataclass(frozen=True)
-class Match:
-    """One candidate person for a searched face.
-
-    Attributes:
-        person_id: the person's id.
-        name: the person's name.
-        distance: Euclidean distance from the query to the person's nearest sample (lower is more alike).
-        sample_id: that nearest sample.
-    """
-
-    person_id: int
-    name: str
-    distance: float
-    sample_id: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return {"person_id": self.person_id, "name": self.name, "distance": self.distance,
-                "sample_id": self.sample_id}
+#: One candidate person for a searched face: :class:`facerec.identification.Candidate`, under the gallery's name.
+Match = Candidate
 
 
 @dataclass(frozen=True, eq=False)
