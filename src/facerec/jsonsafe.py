@@ -14,11 +14,12 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["dumps", "jsonable"]
+__all__ = ["dumps", "jsonable", "write_json"]
 
 
 def jsonable(value: Any) -> Any:
@@ -49,3 +50,9 @@ def dumps(value: Any, **options: Any) -> str:
     """``json.dumps`` of :func:`jsonable` ``(value)``, refusing NaN (none is left); ``options`` go to json."""
     return json.dumps(jsonable(value), allow_nan=False, **options)
 
+
+def write_json(path: str | os.PathLike[str], value: Any, *, indent: int = 1) -> Path:
+    """Write :func:`dumps` ``(value)`` and a newline to ``path`` (UTF-8); returns the path."""
+    target = Path(path)
+    target.write_text(dumps(value, indent=indent) + "\n", encoding="utf-8")
+    return target

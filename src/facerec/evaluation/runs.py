@@ -32,7 +32,7 @@ from typing import Any
 
 from facerec.errors import ConfigurationError
 from facerec.files import file_sha256
-from facerec.jsonsafe import jsonable
+from facerec.jsonsafe import jsonable, write_json
 
 __all__ = ["RunFolder", "data_manifest", "file_sha256", "jsonable", "library_versions", "load_run"]
 
@@ -115,9 +115,7 @@ class RunFolder:
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write ``data`` (made JSON-ready by :func:`jsonable`) as indented JSON."""
-        target = self.file(name)
-        target.write_text(json.dumps(jsonable(data), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        return target
+        return write_json(self.file(name), data, indent=2)
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> Path:
         """Write ``metrics.json``; it must carry a ``kind`` key naming the protocol."""

@@ -72,7 +72,7 @@ class TrainedModel:
 
     def predict_proba(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """``(n, people)`` probabilities of ready-cut chips (``(n, size, size, 3)`` RGB ``uint8``)."""
-        from facerec.training.runs import _embedding_probabilities, probabilities
+        from facerec.training.fitting import _embedding_probabilities, probabilities
 
         chips = np.asarray(chips)
         expected = (self.settings.size, self.settings.size, 3)
