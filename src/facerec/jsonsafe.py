@@ -2,7 +2,8 @@
 :func:`jsonable`, so a NaN is ``null`` everywhere (never the non-standard ``NaN`` token).
 
 Examples:
-    >>>     >>> jsonable({"a": (np.int64(1), np.inf), 2: np.bool_(True), "p": Path("x/y.jpg")})
+    >>> from pathlib import Path
+    >>> jsonable({"a": (np.int64(1), np.inf), 2: np.bool_(True), "p": Path("x/y.jpg")})
     {'a': [1, None], '2': True, 'p': 'x/y.jpg'}
     >>> dumps({"loss": float("nan")})
     '{"loss": null}'
