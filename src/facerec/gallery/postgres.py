@@ -27,7 +27,8 @@ import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
 from facerec.filenames import display_text
-from facerec.gallery.base import (
+from facerec.gallery.errors import GalleryError, PersonNotFoundError
+from facerec.gallery.records import (
     EMBEDDING_DIM,
     Match,
     NewSample,
@@ -37,7 +38,6 @@ from facerec.gallery.base import (
     check_metadata,
     check_name,
 )
-from facerec.gallery.errors import GalleryError, PersonNotFoundError
 from facerec.gallery.search import ANN_MIN_SAMPLES, DEFAULT_EF, as_queries, nearest_people
 from facerec.gallery.sql import SQLGallery
 
