@@ -1,7 +1,8 @@
 """Crash test of the SQLite gallery: enroll in a subprocess, kill -9 it at random moments, then check the gallery.
 
 Each round starts a writer process that enrolls samples one transaction at a time and prints a line for every
-committed sample (``committed <sample_id> <sha256>``), then kills it with SIGKILL after a random delay. Rounds
+committed sample (``committed <sample_id> <sha256>``), then kills it with SIGKILL after a random delay (from its
+start, but never before its first commit, so a slow start on a loaded machine is not what gets killed). Rounds
 continue the same gallery (enrollment is idempotent, so each round picks up where the last one died). After the
 rounds, a final writer runs to completion, and the checker verifies that:
 
@@ -108,8 +109,10 @@ def run_writer(args: argparse.Namespace, kill_after: float | None) -> tuple[list
     command = [sys.executable, __file__, "--writer", "--gallery", str(args.gallery), "--source", args.source,
                "--samples", str(args.samples), "--people", str(args.people), "--workdir", str(args.workdir)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    started = time.monotonic()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: list[tuple[int, str]] = []
+    first_commit = threading.Event()
 
     def read() -> None:
         assert child.stdout is not None
@@ -117,13 +120,19 @@ def run_writer(args: argparse.Namespace, kill_after: float | None) -> tuple[list
             parts = line.split()
             if len(parts) == 3 and parts[0] == "committed":
                 lines.append((int(parts[1]), parts[2]))
+                first_commit.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     killed = False
     if kill_after is not None:
+        # The kill comes ``kill_after`` seconds after the start, but never before the writer's first commit: on a
+        # loaded machine the writer may not have imported, or created the gallery, by then, and a kill during
+        # start-up tests nothing (and leaves no gallery for the check to open).
+        while not first_commit.wait(0.05) and child.poll() is None:
+            pass
         try:
-            child.wait(timeout=kill_after)
+            child.wait(timeout=max(0.0, started + kill_after - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.kill(child.pid, signal.SIGKILL)
             killed = True
