@@ -21,6 +21,7 @@ from facerec.cli.landmarks import landmarks
 from facerec.cli.recognition_cmds import COMMANDS as RECOGNITION_COMMANDS
 from facerec.cli.train_cmds import predict, train
 from facerec.cli.verify import verify
+from facerec.cli.video import video
 
 __all__ = ["cli", "main"]
 
@@ -51,6 +52,7 @@ cli.add_command(embed)
 cli.add_command(verify)
 cli.add_command(identify)
 cli.add_command(doctor)
+cli.add_command(video)
 for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report):
     cli.add_command(_command)
 
