@@ -26,6 +26,7 @@ from facerec.cli._common import (
 from facerec.cli.identify import _load_known, _open_gallery
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import FacerecError, VideoError
+from facerec.video import FrameResult, annotate_frame, make_analyzer, open_video, track  # PyAV loads on first use
 
 if TYPE_CHECKING:
     from facerec.video import FaceTrack, VideoSource, VideoWriter
@@ -97,7 +98,6 @@ def video(ctx: click.Context, /, source: str | None, camera: int | None, known_d
         raise click.UsageError("--max-side and --detect-side name the same size: give one of them")
     side = None if full_size else (detect_side or max_side or DEFAULT_DETECT_SIDE)
     threshold = DEFAULT_DISTANCE_THRESHOLD if distance_threshold is None else float(distance_threshold)
-    from facerec.video import FrameResult, annotate_frame, make_analyzer, open_video, track  # PyAV loads later
 
     known: KnownPeople | None = None
     if known_dir is not None:
