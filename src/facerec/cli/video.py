@@ -26,7 +26,7 @@ from facerec.cli._common import (
 from facerec.cli.identify import _load_known, _open_gallery
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import FacerecError, VideoError
-from facerec.video import FrameResult, annotate_frame, make_analyzer, open_video, track  # PyAV loads on first use
+from facerec.video import FrameResult, annotate_frame, make_analyzer, open_video, track
 
 if TYPE_CHECKING:
     from facerec.video import FaceTrack, VideoSource, VideoWriter
