@@ -15,7 +15,8 @@ How it works, per frame of the source:
    a name changes only when two new samples in a row say so.
 5. **Report** every frame: the frames between two detection rounds are reported once the second round is done,
    with boxes interpolated between the two detections (a face seen in only one of the two rounds is shown in the
-   half of the gap nearer to it). So results lag the source by one detection interval (``detect_every``
+   half of the gap nearer to it, moved by its velocity after its detection); after the last round, faces move on
+   by their velocity. So results lag the source by one detection interval (``detect_every``
    frames), and the boxes in between follow the face instead of lagging behind it.
 
 A track is reported once it has been detected ``min_detections`` times (a lone false detection never shows). Its
@@ -526,8 +527,11 @@ class _Run:
                 if bridge and end is not None and track_id in end.boxes:
                     faces.append(self._face(state, state.public_id, frame, _lerp(box, end.boxes[track_id], t),
                                             offset == 0))
-                elif offset == 0 or not bridge or t < 0.5:
-                    faces.append(self._face(state, state.public_id, frame, box, offset == 0))
+                elif offset == 0 or not bridge or t < 0.5:  # carried on by its motion since the detection
+                    moved = state.motion.predict(frame.index) if offset and state.motion.last_frame == \
+                        start.frame.index else box
+                    height, width = frame.image.shape[:2]
+                    faces.append(self._face(state, state.public_id, frame, moved.clip(width, height), offset == 0))
             if bridge and end is not None and offset > 0 and t >= 0.5:
                 for track_id, box in end.boxes.items():
                     state = lookup.get(track_id)

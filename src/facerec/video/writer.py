@@ -65,7 +65,9 @@ class VideoWriter:
         self.frames_written = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._container: Any = av.open(os.fspath(self._partial), mode="w")
+            # MP4/MOV: the index at the front ("faststart"), so a copy cut short still plays up to the cut
+            options = {"movflags": "faststart"} if self.path.suffix.lower() in (".mp4", ".mov", ".m4v") else {}
+            self._container: Any = av.open(os.fspath(self._partial), mode="w", options=options)
             self._stream: Any = self._container.add_stream("libx264", rate=rate,
                                                            options={"crf": str(crf), "preset": preset})
             self._stream.width = self.width
