@@ -293,7 +293,7 @@ def test_open_video_refuses_a_file_that_is_not_a_video(tmp_path: Path) -> None:
 
 
 def test_open_video_refuses_a_missing_camera() -> None:
-    with pytest.raises(VideoError, match="no such camera|cannot be opened"):
+    with pytest.raises(VideoError, match=r"no such camera|cannot be opened"):
         open_video(63)
 
 
@@ -304,7 +304,7 @@ def test_track_truncated_file_keeps_the_frames_before_the_cut(moving_clip: tuple
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[:len(data) * 2 // 3])
     items: list[Any] = []
-    with pytest.raises(VideoError, match="decoding failed after|ends early"):
+    with pytest.raises(VideoError, match=r"decoding failed after|ends early"):
         items.extend(track(cut, known=known, analyzer=analyzer, detect_every=3))  # keeps what came before
     frames = [i for i in items if isinstance(i, FrameResult)]
     tracks = [i for i in items if isinstance(i, FaceTrack)]

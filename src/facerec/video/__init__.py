@@ -10,12 +10,15 @@ hysteresis) and :class:`VideoWriter` with :func:`annotate_frame` (an annotated H
 Needs the ``video`` extra (``pip install 'facerec[video]'``: PyAV, whose wheels bundle FFmpeg, and scipy).
 
 Examples:
+    On the Hamilton clip of face_recognition's examples, with its two photos as the known people:
+
     >>> from facerec.batch import load_known_people                              # doctest: +SKIP
-    >>> from facerec.video import FaceTrack, track
-    >>> known, _ = load_known_people("known/")
-    >>> tracks = [t for t in track("clip.mp4", known=known) if isinstance(t, FaceTrack)]
-    >>> [(t.track_id, t.name, round(t.first_time, 1), round(t.last_time, 1)) for t in tracks]
-    [(1, 'lin-manuel-miranda', 0.0, 0.6), (2, 'alex-lacamoire', 0.7, 2.7)]
+    >>> from facerec.video import FaceTrack, track                               # doctest: +SKIP
+    >>> known, _ = load_known_people("examples/known/")                          # doctest: +SKIP
+    >>> tracks = [t for t in track("short_hamilton_clip.mp4", known=known)       # doctest: +SKIP
+    ...           if isinstance(t, FaceTrack)]
+    >>> [(t.track_id, t.name, round(t.first_time, 1), round(t.last_time, 1)) for t in tracks]  # doctest: +SKIP
+    [(1, 'lin-manuel-miranda', 0.0, 0.6), (2, 'lin-manuel-miranda', 2.7, 7.0), (3, 'unknown', 7.3, 8.3)]
 """
 
 from __future__ import annotations

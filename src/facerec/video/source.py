@@ -99,7 +99,7 @@ class VideoSource:
         """Whether frames arrive in real time (a camera or a stream) rather than from a file."""
         return self.kind != "file"
 
-    def __enter__(self) -> VideoSource:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> VideoSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -264,7 +264,8 @@ def _crop(image: npt.NDArray[np.uint8], box: Box, margin: float = 0.3) -> npt.ND
     height, width = image.shape[:2]
     dx, dy = round(box.width * margin), round(box.height * margin)
     crop = Box(box.left - dx, box.top - dy, box.right + dx, box.bottom + dy).clip(width, height)
-    return np.ascontiguousarray(image[crop.top:crop.bottom, crop.left:crop.right]).copy()
+    out: npt.NDArray[np.uint8] = np.array(image[crop.top:crop.bottom, crop.left:crop.right], copy=True)
+    return out
 
 
 def _thumbnail(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -331,8 +332,8 @@ def track(source: str | os.PathLike[str] | int | VideoSource | Iterable[VideoFra
 
     Examples:
         >>> from facerec.batch import load_known_people                       # doctest: +SKIP
-        >>> known, _ = load_known_people("known/")
-        >>> for item in track("meeting.mp4", known=known):
+        >>> known, _ = load_known_people("known/")                             # doctest: +SKIP
+        >>> for item in track("meeting.mp4", known=known):                     # doctest: +SKIP
         ...     if isinstance(item, FaceTrack):
         ...         print(item.track_id, item.name, f"{item.first_time:.1f}-{item.last_time:.1f} s")
         1 alice 0.0-12.4 s

@@ -78,7 +78,7 @@ class VideoWriter:
             raise VideoError(os.fspath(path), f"cannot write the video: {_reason(exc)}") from None
         self._closed = False
 
-    def __enter__(self) -> VideoWriter:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -115,6 +115,6 @@ class VideoWriter:
         if container is not None:
             try:
                 container.close()
-            except Exception:  # noqa: BLE001, S110 - already failing; the partial file is removed below
+            except Exception:
                 pass
         self._partial.unlink(missing_ok=True)
