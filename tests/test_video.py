@@ -180,6 +180,15 @@ def test_track_face_leaving_and_returning(return_clip: Path, known: KnownPeople,
     assert all(not f.faces for f in frames[16:36])
 
 
+def test_track_detection_threads_give_the_serial_answers(crossing_clip: Path, known: KnownPeople,
+                                                        analyzer: Any) -> None:
+    def answers(threads: int) -> list[Any]:
+        frames, tracks = _run(crossing_clip, known=known, analyzer=analyzer, detect_every=3, detect_threads=threads)
+        return [[(x.track_id, x.box, x.name) for x in f.faces] for f in frames] + [t.to_dict() for t in tracks]
+
+    assert answers(3) == answers(1)
+
+
 def test_track_without_known_people_names_everyone_unknown(moving_clip: tuple[Path, list[Placement]],
                                                            analyzer: Any) -> None:
     (only,) = timeline(moving_clip[0], analyzer=analyzer, detect_every=5)

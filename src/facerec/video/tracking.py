@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +75,11 @@ _THUMB_SIDE = 48
 _CUT_HISTORY = 15
 
 
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_detect_every(fps: float | None, cores: int | None = None) -> int:
     """The default ``detect_every``: about :data:`DETECTIONS_PER_SECOND_PER_CORE` detection rounds per second of
     video per core, ``max(1, round(fps / (3 * cores)))``: every 5th frame of a 30 fps video on 2 cores, every
@@ -82,7 +90,7 @@ def default_detect_every(fps: float | None, cores: int | None = None) -> int:
         cores: CPU cores to count on (default: those this process may run on).
     """
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = _cores()
     rate = fps if fps and fps > 0 else 30.0
     return max(1, round(rate / (DETECTIONS_PER_SECOND_PER_CORE * max(cores, 1))))
 
@@ -286,7 +294,7 @@ def track(source: str | os.PathLike[str] | int | VideoSource | Iterable[VideoFra
           detect_side: int | None = DEFAULT_DETECT_SIDE, fps: float | None = None, samples_per_track: int = 5,
           min_detections: int = 2, max_missed_s: float = 1.0, iou_threshold: float = 0.3,
           name_margin: float = DEFAULT_NAME_MARGIN, name_confirm: int = DEFAULT_NAME_CONFIRM,
-          detect_cuts: bool = True, keep_crops: bool = True,
+          detect_cuts: bool = True, keep_crops: bool = True, detect_threads: int | None = None,
           stop: Callable[[], bool] | None = None) -> Iterator[FrameResult | FaceTrack]:
     """Follow the faces through a video and name each track (the steps: see :mod:`facerec.video.tracking`).
 
@@ -321,6 +329,8 @@ def track(source: str | os.PathLike[str] | int | VideoSource | Iterable[VideoFra
         name_confirm: decisions in a row (each on a new sample) needed to change a track's name.
         detect_cuts: end every track at a cut between shots (a new track starts in the new shot).
         keep_crops: keep the best face of each track (:attr:`FaceTrack.best_crop`).
+        detect_threads: threads that detect ahead of the tracking, each with its own detector (default: one per
+            core; 1 detects in the calling thread). Results are the same for any number.
         stop: called after each frame; when it returns ``True`` the run ends as if the source had ended (the
             open tracks are finished and yielded). For a camera, e.g. a flag set by a signal handler.
 
@@ -342,7 +352,7 @@ def track(source: str | os.PathLike[str] | int | VideoSource | Iterable[VideoFra
     if gallery is not None and known is not None:
         raise ConfigurationError("name the tracks from a gallery or from known people, not both")
     for name, value, least in (("samples_per_track", samples_per_track, 1), ("min_detections", min_detections, 1),
-                               ("detect_every", detect_every or 1, 1)):
+                               ("detect_every", detect_every or 1, 1), ("detect_threads", detect_threads or 1, 1)):
         if value < least:
             raise ConfigurationError(f"{name} must be >= {least}, got {value}")
     if max_missed_s < 0:
@@ -373,7 +383,8 @@ def track(source: str | os.PathLike[str] | int | VideoSource | Iterable[VideoFra
     run = _Run(engine, candidates, every=every, detect_side=detect_side, rate=rate, samples=samples_per_track,
                min_detections=min_detections, max_missed=math.floor(max_missed_s * rate / every + 1e-9),
                iou_threshold=iou_threshold, threshold=distance_threshold, margin=name_margin,
-               confirm=name_confirm, detect_cuts=detect_cuts, keep_crops=keep_crops)
+               confirm=name_confirm, detect_cuts=detect_cuts, keep_crops=keep_crops,
+               detect_threads=detect_threads or _cores())
     broke: VideoError | None = None
     try:
         try:
@@ -385,6 +396,7 @@ def track(source: str | os.PathLike[str] | int | VideoSource | Iterable[VideoFra
             broke = exc
         yield from run.finish()
     finally:
+        run.close()
         if owned is not None:
             owned.close()
     if broke is not None:
@@ -397,7 +409,7 @@ class _Run:
     def __init__(self, analyzer: FaceAnalyzer, candidates: Candidates | None, *, every: int,
                  detect_side: int | None, rate: float, samples: int, min_detections: int, max_missed: int,
                  iou_threshold: float, threshold: float, margin: float, confirm: int, detect_cuts: bool,
-                 keep_crops: bool) -> None:
+                 keep_crops: bool, detect_threads: int) -> None:
         self.analyzer = analyzer
         self.candidates = candidates
         self.every = every
@@ -415,6 +427,14 @@ class _Run:
         self.next_public = 1
         self.previous: _Round | None = None
         self.pending: list[VideoFrame] = []
+        # detection runs ahead of tracking in a pool of threads (dlib releases the GIL while it detects)
+        self.queue: deque[tuple[VideoFrame, Future[list[Face]] | list[Face] | None, bool]] = deque()
+        self.scheduled: int | None = None
+        self.in_flight = 0
+        self.lookahead = detect_threads
+        self.pool = ThreadPoolExecutor(detect_threads, thread_name_prefix="facerec-detect") \
+            if detect_threads > 1 else None
+        self.local = threading.local()
         self.ending: list[_TrackState] = []
         self.thumb: npt.NDArray[np.float32] | None = None
         self.diffs: list[float] = []
@@ -422,27 +442,72 @@ class _Run:
 
     # -- per frame -----------------------------------------------------------------------------------------
     def feed(self, frame: VideoFrame) -> Iterator[FrameResult | FaceTrack]:
+        """Schedule ``frame`` (detect on it or not) and process the frames whose detections are due."""
         cut = self._is_cut(frame.image)
-        due = self.previous is None or frame.index - self.previous.frame.index >= self.every
-        if not (due or cut):
+        due = self.scheduled is None or frame.index - self.scheduled >= self.every or cut
+        detection: Future[list[Face]] | list[Face] | None = None
+        if due:
+            self.scheduled = frame.index
+            detection = self.pool.submit(self._detect, frame.image) if self.pool is not None \
+                else self._detect(frame.image)
+            self.in_flight += 1
+        self.queue.append((frame, detection, cut))
+        while self.in_flight > self.lookahead:
+            yield from self._process(self.queue.popleft())
+
+    def finish(self) -> Iterator[FrameResult | FaceTrack]:
+        """Process what is still queued, report the last frames and end every track."""
+        if self.finished:
+            return
+        self.finished = True
+        try:
+            while self.queue:
+                yield from self._process(self.queue.popleft())
+            if self.previous is not None:
+                yield from self._report(self.previous, self.pending, None)
+            self._end(self.tracker.clear())
+            yield from self._flush_ended()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def _process(self, item: tuple[VideoFrame, Future[list[Face]] | list[Face] | None, bool],
+                 ) -> Iterator[FrameResult | FaceTrack]:
+        frame, detection, cut = item
+        if detection is None:
             self.pending.append(frame)
             return
+        self.in_flight -= 1
+        faces = detection.result() if isinstance(detection, Future) else detection
         if cut:
             self._end(self.tracker.clear())
-        current = self._detect_round(frame, cut)
+        current = self._detect_round(frame, faces, cut)
         if self.previous is not None:
             yield from self._report(self.previous, self.pending, current)
         yield from self._flush_ended()
         self.previous, self.pending = current, []
 
-    def finish(self) -> Iterator[FrameResult | FaceTrack]:
-        if self.finished:
-            return
-        self.finished = True
-        if self.previous is not None:
-            yield from self._report(self.previous, self.pending, None)
-        self._end(self.tracker.clear())
-        yield from self._flush_ended()
+    def _detect(self, image: npt.NDArray[np.uint8]) -> list[Face]:
+        """The faces detected in ``image`` (run in a detection thread, each with its own detector: dlib's are
+        not safe to share between threads)."""
+        from facerec.detection import DETECTORS, create_detector, detect
+
+        engine = self.analyzer
+        detector: Any = engine.detector if self.pool is None else getattr(self.local, "detector", None)
+        if detector is None:  # this thread's own; ONNX Runtime ones on one thread each (the pool is the cores)
+            options = dict(engine.detector_options)
+            if DETECTORS.takes_threads(engine.detector_name):
+                options.setdefault("threads", 1)
+            detector = create_detector(engine.detector_name, **options)
+            self.local.detector = detector
+        found = detect(detector, image, upsample=engine.upsample, min_face_size_px=engine.min_face_size_px,
+                       max_side=self.detect_side)
+        return [Face(box=det.box, score=det.score, detector=engine.detector_name, extra={"raw_box": raw})
+                for det, raw in found]
 
     def _is_cut(self, image: npt.NDArray[np.uint8]) -> bool:
         if not self.detect_cuts:
@@ -457,16 +522,10 @@ class _Run:
         return diff > CUT_THRESHOLD and diff > 3.0 * recent
 
     # -- detection rounds ------------------------------------------------------------------------------------
-    def _detect_round(self, frame: VideoFrame, cut: bool) -> _Round:
-        from facerec.detection import detect
-
+    def _detect_round(self, frame: VideoFrame, faces: list[Face], cut: bool) -> _Round:
         image = frame.image
         height, width = image.shape[:2]
         engine = self.analyzer
-        found = detect(engine.detector, image, upsample=engine.upsample, min_face_size_px=engine.min_face_size_px,
-                       max_side=self.detect_side)
-        faces = [Face(box=det.box, score=det.score, detector=engine.detector_name, extra={"raw_box": raw})
-                 for det, raw in found]
         motions = self.tracker.update([f.box for f in faces], frame.index)
         self._end(self.tracker.ended)
         boxes: dict[int, Box] = {}
