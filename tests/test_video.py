@@ -224,10 +224,13 @@ def test_track_hamilton_clip(hamilton: tuple[Path, Path], analyzer: Any) -> None
     assert len(frames) == 275
     assert [f.index for f in frames if f.cut] == [20, 82, 211]  # the three cuts between shots
     named = sorted((t for t in tracks if t.known), key=lambda t: t.first_frame)
-    # Lin-Manuel Miranda on stage (shot 1) and in close-up (shot 3); HOG does not see Alex Lacamoire's profile
-    assert [t.name for t in named] == ["lin-manuel-miranda", "lin-manuel-miranda"]
-    stage, close_up = named
+    # Lin-Manuel Miranda on stage (shot 1), Alex Lacamoire in profile at the piano (shot 2: HOG misses the
+    # profile, the CNN fallback finds it), Lin-Manuel Miranda in close-up (shot 3); the audience is unknown
+    assert [t.name for t in named] == ["lin-manuel-miranda", "alex-lacamoire", "lin-manuel-miranda"]
+    stage, piano, close_up = named
     assert stage.first_time == 0.0 and stage.last_frame == 19
+    assert piano.first_frame == 20 and piano.last_frame == 42
+    assert piano.first_time == pytest.approx(20 / 29.97, abs=0.01)
     assert close_up.first_frame in range(82, 92) and close_up.last_frame == 210
     assert close_up.frames_seen > 100 and close_up.distance is not None and close_up.distance < 0.5
     # nobody is named in the audience shot, and no frame carries a name that its track does not end with

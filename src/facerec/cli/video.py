@@ -26,7 +26,7 @@ from facerec.cli._common import (
 from facerec.cli.identify import _load_known, _open_gallery
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import FacerecError, VideoError
-from facerec.video import FrameResult, annotate_frame, make_analyzer, open_video, track
+from facerec.video import FrameResult, annotate_frame, open_video, track
 
 if TYPE_CHECKING:
     from facerec.video import FaceTrack, VideoSource, VideoWriter
@@ -100,10 +100,10 @@ def video(ctx: click.Context, /, source: str | None, camera: int | None, known_d
     threshold = DEFAULT_DISTANCE_THRESHOLD if distance_threshold is None else float(distance_threshold)
 
     known: KnownPeople | None = None
-    if known_dir is not None:
-        with BatchProcessor(workers=1, **analyzer) as batch:
+    with BatchProcessor(workers=1, **analyzer) as batch:  # one analyzer for the known photos and the video
+        if known_dir is not None:
             known, _ = _load_known(batch, known_dir, quiet)
-    engine = make_analyzer(**analyzer)
+        engine = batch.analyzer
     stopped = {"flag": False}
     tracks: list[FaceTrack] = []
     broke: VideoError | None = None

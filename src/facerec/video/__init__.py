@@ -32,6 +32,7 @@ from facerec.video.source import VideoFrame, VideoSource, open_video
 from facerec.video.tracker import MotionTrack, Tracker
 from facerec.video.tracking import (
     DEFAULT_DETECT_SIDE,
+    FALLBACK_UPSAMPLE,
     FaceTrack,
     FrameResult,
     TrackedFace,
@@ -43,6 +44,7 @@ from facerec.video.writer import VideoWriter, annotate_frame
 
 __all__ = [
     "DEFAULT_DETECT_SIDE",
+    "FALLBACK_UPSAMPLE",
     "UNKNOWN",
     "FaceTrack",
     "FrameResult",

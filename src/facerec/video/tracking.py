@@ -3,8 +3,10 @@
 How it works, per frame of the source:
 
 1. **Detect every Nth frame** (``detect_every``; by default from the frame rate and the cores, see
-   :func:`default_detect_every`), on a copy downscaled to ``detect_side`` pixels when frames are larger, and also
-   on the first frame of every new shot: a cut between shots (a jump in a 48-pixel thumbnail of the frame) ends
+   :func:`default_detect_every`), on a copy downscaled to ``detect_side`` pixels when frames are larger (when the
+   analyzer's detector finds nothing, its fallback detector tries at upsample 0 -- the CNN finds turned faces --
+   on every such round while it follows a face, else on every other one), and
+   also on the first frame of every new shot: a cut between shots (a jump in a 48-pixel thumbnail of the frame) ends
    every track, so no name is carried from one shot into the next.
 2. **Track**: each detection round matches the boxes to the tracks (:class:`~facerec.video.tracker.Tracker`:
    overlap with each track's constant-velocity prediction, one optimal assignment). A track that goes unmatched
@@ -28,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,7 +42,7 @@ import numpy.typing as npt
 
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError, VideoError
-from facerec.types import Box, Face
+from facerec.types import Box, Detection, Face
 from facerec.video.naming import (
     DEFAULT_NAME_CONFIRM,
     DEFAULT_NAME_MARGIN,
@@ -57,8 +60,8 @@ if TYPE_CHECKING:
     from facerec.batch import KnownPeople
     from facerec.gallery import Gallery
 
-__all__ = ["DEFAULT_DETECT_SIDE", "DETECTIONS_PER_SECOND_PER_CORE", "UNKNOWN", "FaceTrack", "FrameResult",
-           "TrackedFace", "default_detect_every", "make_analyzer", "track"]
+__all__ = ["DEFAULT_DETECT_SIDE", "DETECTIONS_PER_SECOND_PER_CORE", "FALLBACK_UPSAMPLE", "UNKNOWN", "FaceTrack",
+           "FrameResult", "TrackedFace", "default_detect_every", "make_analyzer", "track"]
 
 #: Frames whose longer side is larger are detected on a copy downscaled to this many pixels (HOG at upsample 1
 #: then finds faces from about 40 px of the copy, e.g. 60 px of a 960-pixel-wide frame).
@@ -67,6 +70,11 @@ DEFAULT_DETECT_SIDE = 640
 #: The default detection rate: this many detection rounds per second of video for each CPU core (HOG at
 #: upsample 1 on a 640x360 frame takes about 80 ms of one core; decoding and embedding use the rest).
 DETECTIONS_PER_SECOND_PER_CORE = 3.0
+
+#: The fallback detector (the analyzer's, the CNN by default) runs at this upsample, on rounds where the first
+#: detector finds nothing (see ``_Run._fallback``): at 0 it costs about as much as HOG at upsample 1 and finds the
+#: large turned faces HOG misses.
+FALLBACK_UPSAMPLE = 0
 
 #: A frame is the first of a new shot when its thumbnail differs from the previous one by more than this mean
 #: absolute difference (0-255), and by more than 3 times the median difference of the last frames.
@@ -96,12 +104,43 @@ def default_detect_every(fps: float | None, cores: int | None = None) -> int:
 
 
 def make_analyzer(**options: Any) -> FaceAnalyzer:
-    """The analyzer :func:`track` uses by default: facerec's defaults, but no fallback detector (the CNN would
-    run on every detection frame without a face) unless ``fallback_detector`` is given."""
+    """The analyzer :func:`track` uses by default: facerec's defaults (HOG, with the CNN as the fallback
+    detector), options as :class:`~facerec.analyzer.FaceAnalyzer`'s. :func:`track` runs the fallback at
+    :data:`FALLBACK_UPSAMPLE` 0, only on detection rounds where the first detector finds no face."""
     from facerec.analyzer import FaceAnalyzer
 
-    options.setdefault("fallback_detector", None)
     return FaceAnalyzer(**options)
+
+
+# -- detectors for the detection threads ---------------------------------------------------------------------------
+_SPARES: weakref.WeakKeyDictionary[FaceAnalyzer, dict[str, list[Any]]] = weakref.WeakKeyDictionary()
+_SPARES_LOCK = threading.Lock()
+
+
+def _spare_detectors(analyzer: FaceAnalyzer, name: str) -> list[Any]:
+    """The idle detectors named ``name`` made for ``analyzer``'s detection threads (kept for its later runs).
+
+    ``list.pop`` and ``list.append`` are atomic, so threads check detectors out and back without a lock.
+    """
+    with _SPARES_LOCK:
+        return _SPARES.setdefault(analyzer, {}).setdefault(name, [])
+
+
+def _new_detector(analyzer: FaceAnalyzer, name: str) -> Any:
+    """A detector of its own for one detection thread: the analyzer's options, ONNX Runtime on one thread."""
+    from facerec.detection import DETECTORS, create_detector
+
+    options = dict(analyzer.detector_options) if name == analyzer.detector_name else {}
+    if DETECTORS.takes_threads(name):
+        options.setdefault("threads", 1)
+    return create_detector(name, **options)
+
+
+def _prepare_detectors(analyzer: FaceAnalyzer, count: int) -> None:
+    """Make sure ``count`` detectors of the analyzer's first kind are ready (loading one takes a moment)."""
+    spares = _spare_detectors(analyzer, analyzer.detector_name)
+    while len(spares) < count:
+        spares.append(_new_detector(analyzer, analyzer.detector_name))
 
 
 # -- the answers ------------------------------------------------------------------------------------------------
@@ -222,6 +261,7 @@ class _TrackState:
     best_crop: npt.NDArray[np.uint8] | None = None
     mean: npt.NDArray[np.float32] | None = None
     frames_seen: int = 0
+    last_detector: str = ""
     first: tuple[int, float] | None = None
     last: tuple[int, float] | None = None
 
@@ -308,9 +348,10 @@ def track(source: str | os.PathLike[str] | int | VideoSource | Iterable[VideoFra
         gallery: name the tracks from the people of this open gallery ...
         known: ... or from these known people (:func:`facerec.batch.load_known_people`); with neither, every
             track is :data:`UNKNOWN` (tracking only).
-        analyzer: detects and embeds (default: :func:`make_analyzer`, facerec's defaults without a fallback
-            detector). Its detector, ``upsample`` and ``min_face_size_px`` apply; its ``max_side`` is replaced
-            by ``detect_side``.
+        analyzer: detects and embeds (default: :func:`make_analyzer`, facerec's defaults). Its detector,
+            ``upsample`` and ``min_face_size_px`` apply, its fallback detector at upsample 0 on rounds where the
+            detector finds nothing (``fallback_detector=None`` for none); its ``max_side`` is replaced by
+            ``detect_side``.
         distance_threshold: the largest distance still called a person. Lower is stricter; 0.6 is typical.
         detect_every: detect on every Nth frame (1: every frame; higher is faster and follows faces by motion
             in between). Default: :func:`default_detect_every` of the frame rate and the cores.
@@ -434,7 +475,8 @@ class _Run:
         self.lookahead = detect_threads
         self.pool = ThreadPoolExecutor(detect_threads, thread_name_prefix="facerec-detect") \
             if detect_threads > 1 else None
-        self.local = threading.local()
+        _prepare_detectors(analyzer, detect_threads)
+        self.skipped_fallback = False
         self.ending: list[_TrackState] = []
         self.thumb: npt.NDArray[np.float32] | None = None
         self.diffs: list[float] = []
@@ -483,6 +525,8 @@ class _Run:
             return
         self.in_flight -= 1
         faces = detection.result() if isinstance(detection, Future) else detection
+        if not faces:
+            faces = self._fallback(frame.image, cut)
         if cut:
             self._end(self.tracker.clear())
         current = self._detect_round(frame, faces, cut)
@@ -492,22 +536,46 @@ class _Run:
         self.previous, self.pending = current, []
 
     def _detect(self, image: npt.NDArray[np.uint8]) -> list[Face]:
-        """The faces detected in ``image`` (run in a detection thread, each with its own detector: dlib's are
-        not safe to share between threads)."""
-        from facerec.detection import DETECTORS, create_detector, detect
+        """The faces the analyzer's detector finds in ``image``.
+
+        Runs in the detection threads, each call on a detector of its own (dlib's are not safe to share between
+        threads), checked out of the analyzer's spares (:func:`_spare_detectors`) and given back.
+        """
+        return self._detect_with(self.analyzer.detector_name, image, self.analyzer.upsample)
+
+    def _detect_with(self, name: str, image: npt.NDArray[np.uint8], upsample: int) -> list[Face]:
+        from facerec.detection import detect
 
         engine = self.analyzer
-        detector: Any = engine.detector if self.pool is None else getattr(self.local, "detector", None)
-        if detector is None:  # this thread's own; ONNX Runtime ones on one thread each (the pool is the cores)
-            options = dict(engine.detector_options)
-            if DETECTORS.takes_threads(engine.detector_name):
-                options.setdefault("threads", 1)
-            detector = create_detector(engine.detector_name, **options)
-            self.local.detector = detector
-        found = detect(detector, image, upsample=engine.upsample, min_face_size_px=engine.min_face_size_px,
-                       max_side=self.detect_side)
-        return [Face(box=det.box, score=det.score, detector=engine.detector_name, extra={"raw_box": raw})
-                for det, raw in found]
+        found = self._with_spare(name, lambda d: detect(
+            d, image, upsample=upsample, min_face_size_px=engine.min_face_size_px, max_side=self.detect_side))
+        return [Face(box=det.box, score=det.score, detector=name, extra={"raw_box": raw}) for det, raw in found]
+
+    def _fallback(self, image: npt.NDArray[np.uint8], cut: bool) -> list[Face]:
+        """The fallback detector's faces in a round where the first detector found none, at upsample 0: on
+        every such round while a track is followed by it, at a cut, and else on every other such round (an
+        empty scene costs half as much). Decided in processing order, so threads do not change answers."""
+        name = self.analyzer.fallback_detector_name
+        if name is None:
+            return []
+        following = any(s.last_detector == name and s.motion.misses == 0 for s in self.states.values())
+        if not (following or cut or self.skipped_fallback):
+            self.skipped_fallback = True
+            return []
+        self.skipped_fallback = False
+        return self._detect_with(name, image, FALLBACK_UPSAMPLE)
+
+    def _with_spare(self, name: str, work: Callable[[Any], list[tuple[Detection, Box]]],
+                    ) -> list[tuple[Detection, Box]]:
+        spares = _spare_detectors(self.analyzer, name)
+        try:
+            detector = spares.pop()
+        except IndexError:
+            detector = _new_detector(self.analyzer, name)
+        try:
+            return work(detector)
+        finally:
+            spares.append(detector)
 
     def _is_cut(self, image: npt.NDArray[np.uint8]) -> bool:
         if not self.detect_cuts:
@@ -536,6 +604,7 @@ class _Run:
                 state = _TrackState(motion, TrackName(self.threshold, self.margin, self.confirm))
                 self.states[motion.track_id] = state
             boxes[motion.track_id] = face.box
+            state.last_detector = face.detector
             if state.public_id is None and motion.hits >= self.min_detections:
                 state.public_id = self.next_public
                 self.next_public += 1
