@@ -26,7 +26,7 @@ from facerec.errors import FaceNotFoundError
 from facerec.images import ImageInput, describe_source, load_image
 from facerec.types import Box, Face
 
-__all__ = ["align_faces", "detect_faces", "embed_faces", "face_landmarks", "get_analyzer", "verify"]
+__all__ = ["align_faces", "choose_face", "detect_faces", "embed_faces", "face_landmarks", "get_analyzer", "verify"]
 
 
 @lru_cache(maxsize=16)
@@ -117,8 +117,26 @@ def _embedding_of(x: Any, engine: FaceAnalyzer, pick: FacePick) -> npt.NDArray[n
         return x.embedding
     if isinstance(x, (np.ndarray, list, tuple)) and np.asarray(x).shape == (128,):
         return np.asarray(x, dtype=np.float32)
-    rgb = load_image(x)
-    face = pick_face(engine.detect(rgb), rgb.shape, pick)
+    return choose_face(x, pick=pick, analyzer=engine)[0].embedding  # type: ignore[return-value]
+
+
+def choose_face(image: ImageInput, *, pick: FacePick = "largest", name: str | None = None,
+                analyzer: FaceAnalyzer | None = None) -> tuple[Face, int]:
+    """The face of ``image`` that :func:`verify` compares, with its embedding, and how many faces were found.
+
+    Args:
+        image: a photo.
+        pick: which face of several: ``"largest"``, ``"central"`` or ``"best"`` (score).
+        name: how to name the photo in the error (default: its path or a description).
+        analyzer: the analyzer to use (default: the shared one with default options).
+
+    Raises:
+        FaceNotFoundError: the photo holds no face.
+    """
+    engine = analyzer or get_analyzer()
+    rgb = load_image(image)
+    faces = engine.detect(rgb)
+    face = pick_face(faces, rgb.shape, pick)
     if face is None:
-        raise FaceNotFoundError(f"{describe_source(x)}: no face found")
-    return engine.analyze(rgb, [face])[0].embedding  # type: ignore[return-value]
+        raise FaceNotFoundError(f"{name or describe_source(image)}: no face found")
+    return engine.analyze(rgb, [face])[0], len(faces)

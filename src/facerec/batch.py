@@ -28,9 +28,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from facerec.analyzer import FaceAnalyzer, pick_face
+from facerec.analyzer import FaceAnalyzer, FacePick, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
+from facerec.filetypes import FileKind, file_kind
 from facerec.images import load_image
 from facerec.types import Box, Face
 
@@ -75,18 +76,22 @@ def _check_operation(operation: str, known: KnownPeople | None) -> None:
 
 # -- finding files -----------------------------------------------------------------------------------------------
 def find_images(paths: Iterable[str | os.PathLike[str]], *,
-                extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
+                extensions: Iterable[str] = IMAGE_EXTENSIONS,
+                skipped: list[tuple[Path, FileKind]] | None = None) -> list[Path]:
     """The image files named by ``paths``, with folders searched recursively.
 
     A path that names a file (or names nothing at all) is kept as given, whatever its ending, so that a missing or
     unreadable file is reported by whoever processes it rather than silently dropped. A folder contributes every
-    file below it whose ending is in ``extensions`` (case-insensitive), in sorted order; hidden files and folders
+    file below it whose ending is in ``extensions`` (case-insensitive) or whose first bytes are an image's (a GIF
+    named ``subject01.happy``: :func:`facerec.filetypes.file_kind`), in sorted order; hidden files and folders
     (names starting with ``.``, such as ``.DS_Store`` or macOS ``._photo.jpg`` shadows) are skipped. A file reached
     twice is listed once.
 
     Args:
         paths: files and folders.
-        extensions: endings, with the dot, that count as images inside folders.
+        extensions: endings, with the dot, that count as images inside folders without looking inside.
+        skipped: if given, each file of a folder that is not an image is appended to it with its kind
+            (``"video"`` or ``"other"``; see :func:`facerec.filetypes.describe_skipped`).
 
     Returns:
         The files, in the order of ``paths`` (each folder's files sorted).
@@ -109,8 +114,13 @@ def find_images(paths: Iterable[str | os.PathLike[str]], *,
         for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
-                if not name.startswith(".") and os.path.splitext(name)[1].lower() in endings:
+                if name.startswith("."):
+                    continue
+                kind = "image" if os.path.splitext(name)[1].lower() in endings else file_kind(Path(root) / name)
+                if kind == "image":
                     add(Path(root) / name)
+                elif skipped is not None:
+                    skipped.append((Path(root) / name, kind))
     return found
 
 
@@ -210,18 +220,19 @@ def known_people_files(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]
 
 
 def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | None = None, *,
-                      on_result: Callable[[FileResult], None] | None = None,
+                      on_result: Callable[[FileResult], None] | None = None, pick: FacePick = "largest",
                       ) -> tuple[KnownPeople, list[FileResult]]:
     """Embed the photos of a known-people folder (layouts: see :func:`known_people_files`).
 
-    The largest face of each photo is enrolled. A photo that cannot be read or shows no face is left out and
-    returned among the failures.
+    One face of each photo is enrolled: the largest, or the one ``pick`` names. A photo that cannot be read or
+    shows no face is left out and returned among the failures.
 
     Args:
         folder: the known-people folder.
         batch: the processor to embed with (its analyzer options and workers); default: one in this process
             with default options.
         on_result: called with each photo's result as it arrives (e.g. to advance a progress bar).
+        pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
 
     Returns:
         The known people, and a :class:`FileResult` with an ``error`` for each photo left out.
@@ -246,7 +257,7 @@ def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | No
         if not result.ok:
             failures.append(result)
             continue
-        face = pick_face(result.faces, (result.size[1], result.size[0]) if result.size else (0, 0), "largest")
+        face = pick_face(result.faces, (result.size[1], result.size[0]) if result.size else (0, 0), pick)
         if face is None or face.embedding is None:
             failures.append(FileResult(path=photo, size=result.size, error="no face found"))
             continue

@@ -20,9 +20,7 @@ from facerec.batch import (
 from facerec.cli._common import (
     Fail,
     Progress,
-    analyzer_options,
     announce_index_build,
-    batch_options,
     box_cell,
     calibration_option,
     conclude,
@@ -35,6 +33,9 @@ from facerec.cli._common import (
     match_probability,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
     resolve_threshold,
     run_files,
     threshold_option,
@@ -42,6 +43,7 @@ from facerec.cli._common import (
 from facerec.errors import ImageError
 
 if TYPE_CHECKING:
+    from facerec.analyzer import FacePick
     from facerec.gallery import Gallery, Identification
     from facerec.recognition.calibration import Calibration
 
@@ -66,13 +68,13 @@ DEFAULT_TOP_K = 3
 @calibration_option
 @click.option("--draw", "draw_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Write a copy of each photo with boxes and names into OUT_DIR (green known, red unknown).")
-@analyzer_options(embedder=True)
-@batch_options
+@pipeline_options
+@quiet_option
 @output_options
 @click.pass_context
 def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: str | None, photos: tuple[Path, ...],
              top_k: int | None, distance_threshold: float | None, calibration_path: Path | None,
-             draw_dir: Path | None, workers: int, quiet: bool, as_json: bool, as_csv: bool, **analyzer: Any) -> None:
+             draw_dir: Path | None, quiet: bool, as_json: bool, as_csv: bool, **options: Any) -> None:
     """Name the people in PHOTOS (files, or folders searched recursively).
 
     \b
@@ -89,10 +91,12 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     and the threshold defaults to the calibration's; without one, the probability is left blank (null in JSON).
     The JSON document records the threshold used.
 
-    With --known, the largest face of each known photo is enrolled. Known photos that cannot be read or show no
-    face are reported on stderr like bad photos (exit code 1); with none usable, the exit code is 2.
+    With --known, the largest face of each known photo (or the one --pick names) is enrolled. Known photos that
+    cannot be read or show no face are reported on stderr like bad photos (exit code 1); with none usable, the
+    exit code is 2.
     """
     fmt = output_format(as_json, as_csv)
+    pipeline = pipeline_settings(ctx, options)
     if known_dir is not None and gallery_location is not None:
         raise click.UsageError("choose one of --known and --gallery")
     if known_dir is not None and top_k is not None:
@@ -102,9 +106,9 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     calibration = load_calibration_option(calibration_path)
     threshold = resolve_threshold(distance_threshold, calibration)
     files = expand_paths(photos)
-    with BatchProcessor(workers=workers, **analyzer) as batch:
+    with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         if known_dir is not None:
-            known, known_failures = _load_known(batch, known_dir, quiet)
+            known, known_failures = _load_known(batch, known_dir, quiet, pipeline.pick)
             results = run_files(batch, files, quiet=quiet, label="identify", operation="identify", known=known,
                                 distance_threshold=threshold, draw_dir=draw_dir)
             answers: list[list[Any]] = [list(r.matches or ()) for r in results]
@@ -140,13 +144,14 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
 
 
 # -- the two sources of known people --------------------------------------------------------------------------------
-def _load_known(batch: BatchProcessor, known_dir: Path, quiet: bool) -> tuple[KnownPeople, list[FileResult]]:
+def _load_known(batch: BatchProcessor, known_dir: Path, quiet: bool,
+                pick: FacePick) -> tuple[KnownPeople, list[FileResult]]:
     total = len(known_people_files(known_dir))
     if total == 0:
         raise Fail(f"{known_dir}: no photos of known people (expected DIR/<name>.jpg or DIR/<name>/*.jpg)")
     progress = Progress(total, "known", enabled=not quiet)
     try:
-        known, failures = load_known_people(known_dir, batch, on_result=lambda _: progress.advance())
+        known, failures = load_known_people(known_dir, batch, on_result=lambda _: progress.advance(), pick=pick)
     finally:
         progress.close()
     for failure in failures:

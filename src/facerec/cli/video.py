@@ -15,12 +15,14 @@ from facerec.cli._common import (
     EXIT_OK,
     Fail,
     Progress,
-    analyzer_options,
     emit,
     error_line,
     errors_to_fail,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
     threshold_option,
 )
 from facerec.cli.identify import _load_known, _open_gallery
@@ -62,15 +64,15 @@ DEFAULT_DETECT_SIDE = 640
 @click.option("--cluster", is_flag=True,
               help="Group the unknown tracks into people (agglomerative clustering of their mean embeddings; "
                    "needs the recognition extra), to enroll later.")
-@analyzer_options(embedder=True)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no appear/leave log.")
+@pipeline_options
+@quiet_option
 @output_options
 @click.pass_context
 @errors_to_fail
 def video(ctx: click.Context, /, source: str | None, camera: int | None, known_dir: Path | None,
           gallery_location: str | None, distance_threshold: float | None, detect_every: int | None,
           detect_side: int | None, full_size: bool, out_path: Path | None, crops_dir: Path | None, cluster: bool,
-          quiet: bool, as_json: bool, as_csv: bool, **analyzer: Any) -> None:
+          quiet: bool, as_json: bool, as_csv: bool, **options: Any) -> None:
     """Follow the faces through a video and name each one: who appears, when, and for how long.
 
     \b
@@ -87,13 +89,21 @@ def video(ctx: click.Context, /, source: str | None, camera: int | None, known_d
 
     A video that breaks off (truncated, corrupt, a dropped stream) gives one error line and the timeline of
     the frames decoded before it (exit code 1).
+
+    The pipeline options are every command's; here --max-side is --detect-side, the fallback detector (the CNN
+    by default) runs at upsample 0 on detection rounds where the first detector finds no face, --workers N sets
+    the threads that detect ahead (default: one per core) and --pick does not apply (known photos: largest face).
+    --quiet also turns off the appear/leave log.
     """
     fmt = output_format(as_json, as_csv)
+    workers_given = ctx.get_parameter_source("workers") not in (click.core.ParameterSource.DEFAULT, None)
+    pipeline = pipeline_settings(ctx, options)
+    analyzer = dict(pipeline.analyzer)
     if (source is None) == (camera is None):
         raise click.UsageError("give a video file or stream URL, or --camera N (one of them)")
     if known_dir is not None and gallery_location is not None:
         raise click.UsageError("choose one of --known and --gallery")
-    max_side = analyzer.pop("max_side")
+    max_side = analyzer.pop("max_side", None)
     if max_side is not None and detect_side is not None and max_side != detect_side:
         raise click.UsageError("--max-side and --detect-side name the same size: give one of them")
     side = None if full_size else (detect_side or max_side or DEFAULT_DETECT_SIDE)
@@ -102,7 +112,7 @@ def video(ctx: click.Context, /, source: str | None, camera: int | None, known_d
     known: KnownPeople | None = None
     with BatchProcessor(workers=1, **analyzer) as batch:  # one analyzer for the known photos and the video
         if known_dir is not None:
-            known, _ = _load_known(batch, known_dir, quiet)
+            known, _ = _load_known(batch, known_dir, quiet, "largest")
         engine = batch.analyzer
     stopped = {"flag": False}
     tracks: list[FaceTrack] = []
@@ -110,13 +120,14 @@ def video(ctx: click.Context, /, source: str | None, camera: int | None, known_d
     with open_video(camera if camera is not None else str(source)) as media:
         gallery = _open_gallery(gallery_location) if known is None else None
         try:
-            options = {"known": known} if gallery is None else {"gallery": gallery}
+            sources: dict[str, Any] = {"known": known} if gallery is None else {"gallery": gallery}
             log = _Log(media, quiet=quiet)
             writer = _open_writer(out_path, media) if out_path is not None else None
             previous = _on_interrupt(stopped) if media.live else None
             try:
                 for item in track(media, analyzer=engine, distance_threshold=threshold, detect_every=detect_every,
-                                  detect_side=side, stop=lambda: stopped["flag"], **options):
+                                  detect_side=side, detect_threads=pipeline.workers if workers_given else None,
+                                  stop=lambda: stopped["flag"], **sources):
                     if isinstance(item, FrameResult):
                         if writer is not None:
                             writer.write(annotate_frame(item))
