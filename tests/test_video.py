@@ -365,6 +365,10 @@ def test_cli_video_dropped_stream_writes_the_timeline_so_far(dropping_stream: st
                                       "--detect-every", "3"])
     assert result.exit_code == 1, result.output
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("facerec:")]
+    # without -q a stream logs who appears and leaves: "[00:00.0] + #1 obama" ... "[00:01.2] - #1 obama (1.2 s)"
+    logged = CliRunner().invoke(cli, ["video", dropping_stream, "--known", str(folder), "--detect-every", "3"])
+    log = [line.split("] ", 1)[1] for line in logged.stderr.splitlines() if line.startswith("[")]
+    assert log[0] == "+ #1 obama" and log[-1].startswith("- #1 obama (")
     assert len(error_lines) == 1 and "stream broke off after" in error_lines[0]
     document = json.loads(result.stdout)
     assert 5 < document["frames"] < 45 and document["error"]

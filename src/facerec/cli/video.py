@@ -85,7 +85,7 @@ def video(ctx: click.Context, /, source: str | None, camera: int | None, known_d
     track is embedded on a few of its best frames and named from their mean, so names do not flicker. The
     output is a timeline: one row per track with its name, distance (lower is more alike), first and last time
     in seconds, frames seen, and its best face (with --crops). On a file a progress bar shows frames/s; on a
-    camera or stream a log line says when someone appears and leaves.
+    camera or stream a log line says when someone appears (+), is renamed on new evidence (=) and leaves (-).
 
     A video that breaks off (truncated, corrupt, a dropped stream) gives one error line and the timeline of
     the frames decoded before it (exit code 1).
@@ -210,7 +210,7 @@ class _Log:
         self.quiet = quiet
         self.frames = 0
         self.last_time = 0.0
-        self.seen: set[int] = set()
+        self.seen: dict[int, str] = {}  # the name last logged for each track
         self._start = time.monotonic()
         self.progress = Progress(media.frame_count or 0, "video", enabled=not quiet and not media.live
                                  and bool(media.frame_count))
@@ -220,9 +220,11 @@ class _Log:
         self.last_time = item.time
         if self.live and not self.quiet:
             for face in item.faces:
-                if face.track_id not in self.seen:
-                    self.seen.add(face.track_id)
-                    click.echo(f"[{_clock(item.time)}] + #{face.track_id} {face.name}", err=True)
+                before = self.seen.get(face.track_id)
+                if before != face.name:
+                    self.seen[face.track_id] = face.name
+                    sign = "+" if before is None else "="  # appears, or is renamed on new evidence
+                    click.echo(f"[{_clock(item.time)}] {sign} #{face.track_id} {face.name}", err=True)
         if self.progress.enabled:
             elapsed = time.monotonic() - self._start
             self.progress.label = f"video {self.frames / elapsed:5.1f} frames/s" if elapsed > 0 else "video"
