@@ -192,7 +192,7 @@ def _fr_name(fr: Any, encodings: list[np.ndarray], names: list[str], encoding: n
     return names[best] if matches[best] else "unknown"
 
 
-_FACEREC: dict[str, Any] = {}
+_FACEREC: dict[bool, tuple[Any, Any]] = {}
 
 
 def _facerec_ready(known_dir: Path, fallback: bool = True) -> tuple[Any, Any]:
@@ -207,7 +207,7 @@ def _facerec_ready(known_dir: Path, fallback: bool = True) -> tuple[Any, Any]:
         timeline([VideoFrame(i, i / 30, warm if i < 2 else warm * 0) for i in range(4)], known=known,
                  analyzer=analyzer, detect_every=1)  # the detection threads' detectors, the CNN, the embedder
         _FACEREC[fallback] = (known, analyzer)
-    return _FACEREC[fallback]  # type: ignore[no-any-return]
+    return _FACEREC[fallback]
 
 
 def facerec_loop(known_dir: Path, fallback: bool = True, **options: Any) -> Iterator[list[str]]:
