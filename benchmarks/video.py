@@ -134,7 +134,7 @@ def apply_corrections(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def draw_reference(folder: Path, every: int = 10) -> None:
-    from facerec.batch import draw_faces
+    from facerec.drawing import draw_faces
     from facerec.types import Box
 
     reference = json.loads(REFERENCE.read_text())["frames"]

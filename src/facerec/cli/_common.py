@@ -9,7 +9,6 @@ import csv
 import dataclasses
 import functools
 import io
-import json
 import os
 import re
 import sys
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from facerec import jsonsafe
 from facerec.analyzer import (
     DEFAULT_DETECTOR,
     DEFAULT_EMBEDDER,
@@ -524,7 +524,7 @@ def emit(fmt: str, *, document: Callable[[], Any], table: Callable[[], tuple[Seq
          csv_rows: Callable[[], tuple[Sequence[str], list[list[Any]]]] | None = None) -> None:
     """Print the output in the chosen format (the builders are called only for the format asked for)."""
     if fmt == "json":
-        click.echo(json.dumps(document(), indent=2))
+        click.echo(jsonsafe.dumps(document(), indent=2))
     elif fmt == "csv":
         headers, rows = (csv_rows or table)()
         click.echo(format_csv(headers, rows))

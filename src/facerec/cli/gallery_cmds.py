@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from facerec.api import get_analyzer
+from facerec.analyzer import get_analyzer
 from facerec.cli._common import (
     EXIT_FAILED,
     EXIT_OK,

@@ -205,7 +205,7 @@ def calibrate(ctx: click.Context, /, data_dir: Path, target_far: float, out_path
     """
     import json
 
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
     from facerec.recognition.calibration import calibrate as run_calibration
     from facerec.recognition.data import embed_directory
 

@@ -67,8 +67,11 @@ def _model_help() -> str:
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True,
               help="Adam's learning rate")
-@click.option("--early-stopping", "early_stopping", type=click.IntRange(1), default=None, metavar="PATIENCE",
-              help="stop after PATIENCE epochs without a lower validation loss; restore the best weights")
+@click.option("--patience", "early_stopping", type=click.IntRange(1), default=None, metavar="EPOCHS",
+              help="early stopping: stop after EPOCHS epochs without a lower validation loss; restore the best "
+                   "weights [default: no early stopping]")
+@click.option("--early-stopping", "early_stopping_alias", type=click.IntRange(1), default=None, hidden=True,
+              help="the old name of --patience")
 @click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 factor on dense weights")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="dropout rate before the classifier [default: the model's]")
@@ -89,8 +92,11 @@ def _model_help() -> str:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--split", "split_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="split JSON: re-used when it exists, else written there")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="the run's default 'unknown' probability for predict (higher is stricter)")
+@click.option("--min-probability", "threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="the run's default for predict: the lowest class probability still given a name, below it "
+                   "'unknown' (higher is stricter)")
+@click.option("--threshold", "threshold_alias", type=click.FloatRange(0, 1), default=None, hidden=True,
+              help="the old name of --min-probability")
 @click.option("--save-h5", is_flag=True, help="also save the model as legacy .h5")
 @click.option("--feature-cache/--no-feature-cache", default=True, show_default=True,
               help="with a frozen base and no --augment, compute the base's features once and train the head on them")
@@ -107,12 +113,13 @@ def _model_help() -> str:
 def train(ctx: click.Context, /, data_dir: Path, output: Path, model: str, sweep_spec: str | None,
           image_size: int | None, padding: float | None, no_align: bool, multiple_faces: str,
           min_images_per_person: int, max_people: int | None, max_images_per_person: int | None, epochs: int,
-          batch_size: int, learning_rate: float, early_stopping: int | None, l2: float, dropout: float | None,
+          batch_size: int, learning_rate: float, early_stopping: int | None, early_stopping_alias: int | None,
+          l2: float, dropout: float | None,
           augment: bool, base_weights: str | None, freeze_base: bool, fine_tune_top: int,
           fine_tune_learning_rate: float, fine_tune_epochs: int | None, test_size: float, validation_size: float,
-          seed: int, split_file: Path | None, threshold: float, save_h5: bool, feature_cache: bool,
-          run_eagerly: bool, cache_dir: Path | None, no_cache: bool, threads: int, as_json: bool, quiet: bool,
-          **options: Any) -> None:
+          seed: int, split_file: Path | None, threshold: float, threshold_alias: float | None, save_h5: bool,
+          feature_cache: bool, run_eagerly: bool, cache_dir: Path | None, no_cache: bool, threads: int,
+          as_json: bool, quiet: bool, **options: Any) -> None:
     """Train a face classifier on DATA_DIR (one sub-folder of photos per person).
 
     Faces are detected and aligned with facerec's pipeline (cached chips); photos without exactly one face are
@@ -123,7 +130,7 @@ def train(ctx: click.Context, /, data_dir: Path, output: Path, model: str, sweep
 
     \b
     Examples:
-      facerec train lfw/ --min-images-per-person 20 --image-size 64 --epochs 30 --early-stopping 5 -o runs/cnn
+      facerec train lfw/ --min-images-per-person 20 --image-size 64 --epochs 30 --patience 5 -o runs/cnn
       facerec train lfw/ -m resnet-face --learning-rate 1e-3 --fine-tune-top 20 -o runs/resnet
       facerec train lfw/ --sweep convnet,embedding-svm -o runs/compare
     """
@@ -132,6 +139,8 @@ def train(ctx: click.Context, /, data_dir: Path, output: Path, model: str, sweep
     _refuse_unsupported(pipeline)
     workers = pipeline.workers
     training = _training()
+    early_stopping = early_stopping if early_stopping is not None else early_stopping_alias  # old spelling
+    threshold = threshold_alias if threshold_alias is not None else threshold
     command = _command_line(click.get_current_context())
     say = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
     settings: dict[str, Any] = {

@@ -24,16 +24,15 @@ import numpy.typing as npt
 
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError
+from facerec.types import UNKNOWN  # the name of a track that is nobody known
 
 if TYPE_CHECKING:
-    from facerec.batch import KnownPeople
     from facerec.gallery import Gallery
+    from facerec.known import KnownPeople
 
 __all__ = ["DEFAULT_NAME_CONFIRM", "DEFAULT_NAME_MARGIN", "UNKNOWN", "Candidates", "GalleryCandidates",
            "KnownCandidates", "TrackName"]
 
-#: The name of a track that is nobody known (the same word as :data:`facerec.batch.UNKNOWN`).
-UNKNOWN = "unknown"
 
 #: The hysteresis band around the threshold, in embedding distance (see the module docstring).
 DEFAULT_NAME_MARGIN = 0.04

@@ -57,8 +57,8 @@ from facerec.video.tracker import MotionTrack, Tracker
 
 if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
-    from facerec.batch import KnownPeople
     from facerec.gallery import Gallery
+    from facerec.known import KnownPeople
 
 __all__ = ["DEFAULT_DETECT_SIDE", "DETECTIONS_PER_SECOND_PER_CORE", "FALLBACK_UPSAMPLE", "UNKNOWN", "FaceTrack",
            "FrameResult", "TrackedFace", "default_detect_every", "make_analyzer", "track"]
@@ -549,7 +549,7 @@ class _Run:
         engine = self.analyzer
         found = self._with_spare(name, lambda d: detect(
             d, image, upsample=upsample, min_face_size_px=engine.min_face_size_px, max_side=self.detect_side))
-        return [Face(box=det.box, score=det.score, detector=name, extra={"raw_box": raw}) for det, raw in found]
+        return [Face(box=det.box, score=det.score, detector=name, raw_box=raw) for det, raw in found]
 
     def _fallback(self, image: npt.NDArray[np.uint8], cut: bool) -> list[Face]:
         """The fallback detector's faces in a round where the first detector found none, at upsample 0: on

@@ -1,6 +1,6 @@
 """Writing frames to an H.264 video with PyAV, and the annotated frames of a tracking run.
 
-The boxes and labels are drawn by :func:`facerec.batch.draw_faces`, the same drawing as ``facerec identify
+The boxes and labels are drawn by :func:`facerec.drawing.draw_faces`, the same drawing as ``facerec identify
 --draw``: green for known people, red for unknown ones, the label in a band under the box.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from facerec.batch import draw_faces
+from facerec.drawing import draw_faces
 from facerec.errors import VideoError
 from facerec.video.source import _import_av, _reason
 from facerec.video.tracking import UNKNOWN, FrameResult
