@@ -28,6 +28,7 @@ from facerec.video import (
     Tracker,
     TrackName,
     VideoWriter,
+    cluster_tracks,
     default_detect_every,
     make_analyzer,
     open_video,
@@ -274,6 +275,25 @@ def test_track_name_changes_only_on_two_decisions_in_a_row() -> None:
     assert unknown.decide([("alice", 0.58)]) == "unknown"  # inside the band: no evidence yet
     assert unknown.decide([("alice", 0.55)]) == "unknown"
     assert unknown.decide([("alice", 0.55)]) == "alice"
+
+
+def test_cluster_tracks_never_joins_tracks_seen_at_the_same_time(known: KnownPeople) -> None:
+    pytest.importorskip("sklearn")
+    obama = known.embeddings[list(known.names).index("obama")]
+    biden = known.embeddings[list(known.names).index("biden")]
+
+    def made(track_id: int, vector: np.ndarray, first: int, last: int) -> FaceTrack:
+        return FaceTrack(track_id=track_id, name="unknown", distance=None, nearest=None, first_frame=first,
+                         last_frame=last, first_time=first / FPS, last_time=last / FPS, frames_seen=last - first + 1,
+                         detections=3, samples=3, name_changes=0, embedding=vector.astype(np.float32))
+
+    tracks = [made(1, obama, 0, 10), made(2, obama + 0.01, 5, 15), made(3, obama, 20, 30), made(4, biden, 0, 10),
+              FaceTrack(5, "obama", 0.3, "obama", 0, 9, 0.0, 0.6, 10, 4, 4, 0, embedding=obama)]
+    labels = cluster_tracks(tracks)
+    assert set(labels) == {1, 2, 3, 4}  # the known track is not clustered
+    assert labels[1] != labels[2]  # the same face twice at once: two people
+    assert labels[3] in (labels[1], labels[2])  # seen later: one of them
+    assert list(labels.values()).count(labels[4]) == 1  # Biden on his own
 
 
 def test_default_detect_every_from_frame_rate_and_cores() -> None:

@@ -63,7 +63,8 @@ DEFAULT_DETECT_SIDE = 640
               help="Save the best face of each track as DIR/track-<id>.jpg.")
 @click.option("--cluster", is_flag=True,
               help="Group the unknown tracks into people (agglomerative clustering of their mean embeddings; "
-                   "needs the recognition extra), to enroll later.")
+                   "tracks seen at the same time are never one person; needs the recognition extra), to enroll "
+                   "later.")
 @pipeline_options
 @quiet_option
 @output_options
@@ -263,18 +264,12 @@ def _save_crops(tracks: list[FaceTrack], folder: Path) -> dict[int, str]:
 
 
 def _cluster(tracks: list[FaceTrack]) -> dict[int, int]:
-    """Cluster labels (0, 1, ... largest first) of the unknown tracks, by track id."""
-    unknown = [t for t in tracks if not t.known and t.embedding is not None]
-    if not unknown:
-        return {}
-    try:
-        import numpy as np
+    """Person labels (0, 1, ... largest first) of the unknown tracks, by track id."""
+    from facerec.video import cluster_tracks
 
-        from facerec.recognition.clustering import cluster_faces
+    try:
+        return cluster_tracks(tracks)
     except ImportError as exc:
         raise Fail(f"--cluster needs the recognition extra ({exc}): pip install 'facerec[recognition]'") from None
-    try:
-        labels = cluster_faces(np.stack([t.embedding for t in unknown if t.embedding is not None]))
     except FacerecError as exc:
         raise Fail(str(exc)) from None
-    return {t.track_id: int(label) for t, label in zip(unknown, labels)}

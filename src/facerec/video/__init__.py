@@ -5,7 +5,8 @@ yields a :class:`FrameResult` per frame (the tracked faces, their ids and names)
 track when it ends (who, when, for how long, its best face). :func:`timeline` runs it to the end and keeps only
 the tracks. The parts are usable on their own: :func:`open_video` and :class:`VideoSource` (frames),
 :class:`Tracker` (SORT-style box tracking with ``update(boxes, frame)``), :class:`TrackName` (names with
-hysteresis) and :class:`VideoWriter` with :func:`annotate_frame` (an annotated H.264 copy).
+hysteresis), :class:`VideoWriter` with :func:`annotate_frame` (an annotated H.264 copy), and
+:func:`cluster_tracks` (unknown tracks grouped into people; tracks seen at the same time are never one person).
 
 Needs the ``video`` extra (``pip install 'facerec[video]'``: PyAV, whose wheels bundle FFmpeg, and scipy).
 
@@ -27,6 +28,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from facerec.video.clustering import cluster_tracks
 from facerec.video.naming import UNKNOWN, TrackName
 from facerec.video.source import VideoFrame, VideoSource, open_video
 from facerec.video.tracker import MotionTrack, Tracker
@@ -56,6 +58,7 @@ __all__ = [
     "VideoSource",
     "VideoWriter",
     "annotate_frame",
+    "cluster_tracks",
     "default_detect_every",
     "make_analyzer",
     "open_video",
