@@ -258,9 +258,18 @@ def test_unfreeze_top_layers_keeps_batchnorm_frozen() -> None:
         assert layer.trainable is (not is_bn), layer.name
 
 
+def _block_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every HTTP(S) fetch fail at once, as offline: a proxy on a closed local port (no real network)."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+
+
 def test_mobilenet_without_weights_file_gives_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("FACEREC_MOBILENET_WEIGHTS", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    _block_downloads(monkeypatch)
     monkeypatch.setenv("FACEREC_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(ModelNotFoundError, match="cannot download.*--base-weights none"):
         resolve_mobilenet_weights("imagenet")
@@ -338,10 +347,33 @@ def test_cli_mobilenet_without_weights_is_one_line_error(faces_dir: Path, cache_
 
     monkeypatch.delenv("FACEREC_MOBILENET_WEIGHTS", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    _block_downloads(monkeypatch)
     result = CliRunner().invoke(train_command, [str(faces_dir), "-o", str(tmp_path / "m"), "--model", "mobilenet",
                                                 "--image-size", "32", "--cache-dir", str(cache_dir), "--quiet"])
     assert result.exit_code == 2
     assert "--base-weights none" in result.output and "Traceback" not in result.output
+
+
+def test_mobilenet_imagenet_weights_come_from_keras_download_or_its_cache(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    # offline, the error names Keras' own download (its URL and file name) and the local-file option
+    monkeypatch.delenv("FACEREC_MOBILENET_WEIGHTS", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("FACEREC_CACHE_DIR", str(tmp_path / "cache"))
+    _block_downloads(monkeypatch)
+    with pytest.raises(ModelNotFoundError) as offline:
+        resolve_mobilenet_weights("imagenet", alpha=0.5, size=128)
+    message = str(offline.value)
+    assert "URL fetch failure on https://storage.googleapis.com/" in message
+    assert "mobilenet_5_0_128_tf_no_top.h5" in message and "--base-weights PATH" in message
+    assert "\n" not in message
+    assert not list((tmp_path / "keras").rglob("*.h5")), "a failed download leaves no partial file"
+    with pytest.raises(ModelNotFoundError, match="download not allowed"):
+        resolve_mobilenet_weights("imagenet", download=False)
+    # a file already in Keras' cache (where its download puts it) is used, with no fetch at all
+    cached = tmp_path / "keras" / "models" / "mobilenet_5_0_224_tf_no_top.h5"
+    cached.write_bytes(b"weights")
+    assert resolve_mobilenet_weights("imagenet", alpha=0.5, size=32) == cached  # no 32 px file: Keras uses 224's
 
 
 def test_mobilenet_loads_base_weights_from_a_local_file(tmp_path: Path) -> None:

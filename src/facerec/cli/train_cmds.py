@@ -65,7 +65,8 @@ def _model_help() -> str:
               help="dropout rate before the classifier [default: the model's]")
 @click.option("--augment", is_flag=True, help="random flip, rotation, zoom and brightness while training")
 @click.option("--base-weights", default=None,
-              help="transfer base weights: imagenet (a local file for mobilenet), dlib, a PATH, or none")
+              help="transfer base weights: imagenet (mobilenet: Keras' standard download into its cache, which "
+                   "needs a network once, or a local file found there), dlib, a PATH, or none")
 @click.option("--freeze-base/--no-freeze-base", default=True, show_default=True,
               help="stage 1 trains only the new head (base called with training=False)")
 @click.option("--fine-tune-top", type=click.IntRange(0), default=0, show_default=True, metavar="N",

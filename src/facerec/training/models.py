@@ -6,8 +6,8 @@ name                what                                                        
 ==================  ====================================================================================  =====
 ``convnet``         the course's Sequential network: Conv2D 32/64/64 (+128 at 128 px and up) with        128
                     MaxPooling2D, Flatten, Dense 64 relu (L2), Dropout, softmax (sigmoid for 2 people)
-``mobilenet``       ``keras.applications.MobileNet(alpha=0.5)`` base (ImageNet weights from a local        128
-                    file, or none) + pooled Dense head
+``mobilenet``       ``keras.applications.MobileNet(alpha=0.5)`` base (ImageNet weights: Keras' standard   128
+                    download into its cache, or a local file, or none) + pooled Dense head
 ``resnet-face``     dlib's face ResNet in Keras with dlib's pretrained weights as the base + a new head    150
 ``embedding-svm``   a linear SVM on dlib's 128-d embeddings (scikit-learn)                                150
 ``embedding-knn``   a k-nearest-neighbour vote on the embeddings (scikit-learn)                            150
@@ -46,6 +46,7 @@ __all__ = [
     "list_models",
     "model_info",
     "register_model",
+    "mobilenet_weights_filename",
     "resolve_mobilenet_weights",
     "unfreeze_top_layers",
 ]
@@ -304,18 +305,72 @@ _MOBILENET_FIX = ("pass --base-weights PATH to a local copy of Keras' ImageNet f
                   "mobilenet_5_0_128_tf_no_top.h5), set FACEREC_MOBILENET_WEIGHTS, or train from scratch with "
                   "--base-weights none")
 
+#: Where ``keras.applications.MobileNet(weights="imagenet")`` downloads its files from (Keras' own address).
+MOBILENET_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
+
+#: The input sizes Keras publishes MobileNet ImageNet weights for (other sizes use the 224 px file, as Keras does).
+_MOBILENET_SIZES = (128, 160, 192, 224)
+
+
+def mobilenet_weights_filename(alpha: float = 0.5, size: int = 128) -> str:
+    """Keras' file name for MobileNet's ImageNet weights without the top (the name in Keras' download cache).
+
+    Examples:
+        >>> mobilenet_weights_filename(0.5, 128)
+        'mobilenet_5_0_128_tf_no_top.h5'
+        >>> mobilenet_weights_filename(1.0, 64)  # no 64 px file: Keras uses the 224 px one
+        'mobilenet_1_0_224_tf_no_top.h5'
+    """
+    alpha_text = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}.get(alpha, str(alpha))
+    rows = size if size in _MOBILENET_SIZES else 224
+    return f"mobilenet_{alpha_text}_{rows}_tf_no_top.h5"
+
+
+def _keras_home() -> Path:
+    """Keras' folder (``$KERAS_HOME``, else ``~/.keras``), read now rather than when Keras was imported."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+
+
+def _download_mobilenet_weights(filename: str) -> Path:
+    """Keras' standard download (``keras.utils.get_file`` into ``<Keras home>/models``), the one
+    ``keras.applications.MobileNet(weights="imagenet")`` makes; Keras' progress lines go to stderr.
+
+    Raises:
+        OSError: the download failed (wrapping Keras' ``URL fetch failure`` message).
+    """
+    import contextlib
+    import sys
+
+    import keras
+
+    home = _keras_home()
+    (home / "models").mkdir(parents=True, exist_ok=True)  # Keras falls back to /tmp/.keras for a missing folder
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # "Downloading data from ..." must not mix with --json
+            path = keras.utils.get_file(filename, origin=MOBILENET_WEIGHTS_URL + filename, cache_subdir="models",
+                                        cache_dir=str(home))
+    except Exception as error:  # Keras raises a bare Exception("URL fetch failure on ...")
+        raise OSError(" ".join(str(error).split()) or type(error).__name__) from None
+    return Path(path)
+
 
 def resolve_mobilenet_weights(base_weights: str | os.PathLike[str] | None, *, alpha: float = 0.5,
-                              size: int = 128) -> Path | None:
-    """The local ImageNet weights file for the MobileNet base (this machine cannot download them).
+                              size: int = 128, download: bool = True) -> Path | None:
+    """The ImageNet weights file for the MobileNet base: a local file, else Keras' standard download.
 
     Args:
         base_weights: ``None`` or ``"none"`` (random initialisation: returns ``None``), a file path, or
             ``"imagenet"``: looked up in ``FACEREC_MOBILENET_WEIGHTS``, then in Keras' download cache
-            (``$KERAS_HOME/models`` or ``~/.keras/models``) and facerec's cache folder under Keras' file name.
+            (``$KERAS_HOME/models`` or ``~/.keras/models``) and facerec's cache folder under Keras' file name
+            (:func:`mobilenet_weights_filename`); when none is there, downloaded by Keras into its cache (what
+            ``keras.applications.MobileNet(weights="imagenet")`` does), which needs a network.
+        alpha: MobileNet's width multiplier.
+        size: the input size (Keras publishes files for 128, 160, 192 and 224 px; other sizes use the 224 one).
+        download: let Keras download the file when it is not found locally.
 
     Raises:
-        ModelNotFoundError: no file was found; the message lists what was tried and the fixes.
+        ModelNotFoundError: no file was found and the download failed (offline) or was not allowed; the message
+            gives Keras' reason, lists what was tried and the fixes.
     """
     if base_weights is None or str(base_weights).lower() == "none":
         return None
@@ -326,25 +381,30 @@ def resolve_mobilenet_weights(base_weights: str | os.PathLike[str] | None, *, al
         raise ModelNotFoundError(f"MobileNet base weights file {path} does not exist; {_MOBILENET_FIX}")
     from facerec.models.locate import cache_dir
 
-    alpha_text = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}.get(alpha, str(alpha))
-    filename = f"mobilenet_{alpha_text}_{size}_tf_no_top.h5"
+    filename = mobilenet_weights_filename(alpha, size)
     candidates: list[Path] = []
     env = os.environ.get("FACEREC_MOBILENET_WEIGHTS")
     if env:
         candidates.append(Path(env))
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    candidates += [keras_home / "models" / filename, cache_dir() / filename]
+    candidates += [_keras_home() / "models" / filename, cache_dir() / filename]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     tried = "; ".join(str(c) for c in candidates)
-    raise ModelNotFoundError(f"no ImageNet weights for the MobileNet base (this machine cannot download them); "
-                             f"tried {tried}. Fix: {_MOBILENET_FIX}")
+    if not download:
+        raise ModelNotFoundError(f"no ImageNet weights for the MobileNet base (download not allowed); tried {tried}. "
+                                 f"Fix: {_MOBILENET_FIX}")
+    try:
+        return _download_mobilenet_weights(filename)
+    except OSError as error:
+        raise ModelNotFoundError(
+            f"no ImageNet weights for the MobileNet base: Keras cannot download them ({error}; offline?); tried "
+            f"{tried}. Fix: {_MOBILENET_FIX}") from None
 
 
 @register_model("mobilenet", image_size=128, has_base=True,
-                description="keras.applications.MobileNet(alpha=0.5) base (ImageNet weights from a local file, or "
-                            "none) + new head")
+                description="keras.applications.MobileNet(alpha=0.5) base (ImageNet weights: Keras' download or a "
+                            "local file; or none) + new head")
 def _mobilenet(*, input_shape: tuple[int, int, int], num_classes: int, base_weights: str | None = "imagenet",
                freeze_base: bool | None = None, l2: float = 0.0, dropout_rate: float = 0.2, augment: bool = False,
                alpha: float = 0.5, seed: int | None = None, **_: Any) -> Any:
