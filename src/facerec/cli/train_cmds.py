@@ -34,6 +34,44 @@ def _model_help() -> str:
     return "; ".join(f"{name}: {text}" for name, text in MODELS.describe().items())
 
 
+def _model_defaults(setting: str) -> str:
+    """``"convnet 60, mobilenet 50, ..."``: each Keras model's default for a :class:`TrainingDefaults` field."""
+    from facerec.training.models import list_models, model_info
+
+    def text(value: Any) -> str:
+        return ("on" if value else "off") if isinstance(value, bool) else f"{value:g}"
+
+    return ", ".join(f"{name} {text(getattr(model_info(name).defaults, setting))}" for name in list_models()
+                     if model_info(name).kind == "keras")
+
+
+class _ModelDefaultOption(click.Option):
+    """An option whose help ends with each model's default, read from the model registry only when help is shown
+    (so that every other command starts without importing the training code)."""
+
+    def __init__(self, *args: Any, setting: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setting = setting
+        self.base_help = self.help or ""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        try:
+            defaults = _model_defaults(self.setting)
+        except ImportError:  # pragma: no cover - the train extra is missing
+            defaults = "the model's"
+        self.help = f"{self.base_help} [default: the model's: {defaults}]"
+        return super().get_help_record(ctx)
+
+
+def _aliased(new: Any, old: Any, new_flag: str, old_flag: str) -> Any:
+    """The value of an option that has a hidden old spelling: the new one wins; both at once is a usage error."""
+    if old is None:
+        return new
+    if new is not None:
+        raise click.UsageError(f"{old_flag} is the old spelling of {new_flag}: give only {new_flag}")
+    return old
+
+
 @click.command(context_settings={"max_content_width": 110})
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/train"),
@@ -54,16 +92,22 @@ def _model_help() -> str:
 @click.option("--min-images-per-person", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--max-people", type=click.IntRange(2), default=None)
 @click.option("--max-images-per-person", type=click.IntRange(1), default=None)
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=None, cls=_ModelDefaultOption, setting="epochs",
+              help="most epochs (of the new head, for a transfer model)")
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True,
-              help="Adam's learning rate")
-@click.option("--early-stopping", "early_stopping", type=click.IntRange(1), default=None, metavar="PATIENCE",
-              help="stop after PATIENCE epochs without a lower validation loss; restore the best weights")
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None, cls=_ModelDefaultOption,
+              setting="learning_rate", help="Adam's learning rate (the course's seed: --learning-rate 1e-4)")
+@click.option("--patience", "patience", type=click.IntRange(0), default=None, metavar="EPOCHS",
+              cls=_ModelDefaultOption, setting="patience",
+              help="early stopping: stop after EPOCHS epochs without a lower validation loss and keep the best "
+                   "weights; 0 trains every epoch")
+@click.option("--early-stopping", "early_stopping", type=click.IntRange(0), default=None, hidden=True,
+              help="old spelling of --patience")
 @click.option("--l2", type=click.FloatRange(0), default=0.0, show_default=True, help="L2 factor on dense weights")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="dropout rate before the classifier [default: the model's]")
-@click.option("--augment", is_flag=True, help="random flip, rotation, zoom and brightness while training")
+@click.option("--augment/--no-augment", default=None, cls=_ModelDefaultOption, setting="augment",
+              help="random flip, rotation, zoom and brightness while training")
 @click.option("--base-weights", default=None,
               help="transfer base weights: imagenet (mobilenet: Keras' standard download into its cache, which "
                    "needs a network once, or a local file found there), dlib, a PATH, or none")
@@ -76,13 +120,17 @@ def _model_help() -> str:
 @click.option("--fine-tune-epochs", type=click.IntRange(1), default=None, help="[default: --epochs]")
 @click.option("--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3,
               show_default=True)
-@click.option("--validation-size", type=click.FloatRange(0, 1, max_open=True), default=0.15, show_default=True,
-              help="fraction of the training part held out for validation")
+@click.option("--validation-size", type=click.FloatRange(0, 1, max_open=True), default=None,
+              cls=_ModelDefaultOption, setting="validation_size",
+              help="fraction of the training part held out for validation (early stopping)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--split", "split_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="split JSON: re-used when it exists, else written there")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="the run's default 'unknown' probability for predict (higher is stricter)")
+@click.option("--min-probability", type=click.FloatRange(0, 1), default=None,
+              help="the run's default for predict: a face whose top probability is below it is 'unknown' (higher "
+                   "is stricter) [default: 0.5]")
+@click.option("--threshold", "threshold", type=click.FloatRange(0, 1), default=None, hidden=True,
+              help="old spelling of --min-probability")
 @click.option("--save-h5", is_flag=True, help="also save the model as legacy .h5")
 @click.option("--feature-cache/--no-feature-cache", default=True, show_default=True,
               help="with a frozen base and no --augment, compute the base's features once and train the head on them")
@@ -100,24 +148,27 @@ def _model_help() -> str:
 def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, image_size: int | None,
           padding: float | None, no_align: bool, detector: str, upsample: int, multiple_faces: str,
           min_images_per_person: int, max_people: int | None, max_images_per_person: int | None, epochs: int,
-          batch_size: int, learning_rate: float, early_stopping: int | None, l2: float, dropout: float | None,
-          augment: bool, base_weights: str | None, freeze_base: bool, fine_tune_top: int,
-          fine_tune_learning_rate: float, fine_tune_epochs: int | None, test_size: float, validation_size: float,
-          seed: int, split_file: Path | None, threshold: float, save_h5: bool, feature_cache: bool,
+          batch_size: int, learning_rate: float | None, patience: int | None, early_stopping: int | None, l2: float,
+          dropout: float | None, augment: bool | None, base_weights: str | None, freeze_base: bool,
+          fine_tune_top: int, fine_tune_learning_rate: float, fine_tune_epochs: int | None, test_size: float,
+          validation_size: float | None, seed: int, split_file: Path | None, min_probability: float | None,
+          threshold: float | None, save_h5: bool, feature_cache: bool,
           run_eagerly: bool, embedder: str | None,
           cache_dir: Path | None, no_cache: bool, workers: int, threads: int, as_json: bool, quiet: bool) -> None:
     """Train a face classifier on DATA_DIR (one sub-folder of photos per person).
 
     Faces are detected and aligned with facerec's pipeline (cached chips); photos without exactly one face are
-    reported and skipped. A seeded, stratified train/validation/test split is written to the run folder (and to
+    reported and skipped. Learning rate, epochs, early stopping, validation part and augmentation default to the
+    model's own settings (see each option), chosen on small LFW folders (docs/BENCHMARKS.md). A seeded, stratified train/validation/test split is written to the run folder (and to
     --split, re-used when it exists). The run folder gets model.keras, summary.txt, history.json,
     learning_curve.png, metrics.json (test accuracy, per-person precision/recall/F1), confusion_matrix.png,
     split.json and command.txt.
 
     \b
     Examples:
-      facerec train lfw/ --min-images-per-person 20 --image-size 64 --epochs 30 --early-stopping 5 -o runs/cnn
-      facerec train lfw/ -m resnet-face --learning-rate 1e-3 --fine-tune-top 20 -o runs/resnet
+      facerec train lfw/ --min-images-per-person 20 --image-size 64 --epochs 30 --patience 5 -o runs/cnn
+      facerec train lfw/ -m resnet-face --fine-tune-top 20 -o runs/resnet
+      facerec train lfw/ --learning-rate 1e-4 --epochs 20 --patience 0 --no-augment   # the course's seed
       facerec train lfw/ --sweep convnet,embedding-svm -o runs/compare
     """
     training = _training()
@@ -127,13 +178,17 @@ def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, imag
         "model": model, "image_size": image_size, "padding": padding, "align": not no_align, "detector": detector,
         "upsample": upsample, "multiple_faces": multiple_faces, "min_images_per_person": min_images_per_person,
         "max_people": max_people, "max_images_per_person": max_images_per_person, "epochs": epochs,
-        "batch_size": batch_size, "learning_rate": learning_rate, "early_stopping": early_stopping, "l2": l2,
+        "batch_size": batch_size, "learning_rate": learning_rate,
+        "patience": _aliased(patience, early_stopping, "--patience", "--early-stopping"), "l2": l2,
         "dropout": dropout, "augment": augment, "base_weights": base_weights, "freeze_base": freeze_base,
         "fine_tune_top": fine_tune_top, "fine_tune_learning_rate": fine_tune_learning_rate,
         "fine_tune_epochs": fine_tune_epochs, "test_size": test_size, "validation_size": validation_size,
-        "seed": seed, "threshold": threshold, "save_h5": save_h5, "embedder": embedder,
+        "seed": seed, "min_probability": _aliased(min_probability, threshold, "--min-probability", "--threshold"),
+        "save_h5": save_h5, "embedder": embedder,
         "cache_features": feature_cache, "run_eagerly": run_eagerly,
     }
+    if settings["min_probability"] is None:
+        del settings["min_probability"]  # TrainConfig's default
     training.configure_threads(threads or None)
     common = {"split_file": split_file, "cache_dir": cache_dir, "use_cache": not no_cache, "workers": workers,
               "command": command, "verbose": 0 if quiet else 2, "log": say}
@@ -189,19 +244,23 @@ def _given(ctx: click.Context) -> set[str]:
 @click.option("-m", "--model", "run_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="a run folder written by facerec train")
 @click.argument("photos", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+@click.option("--min-probability", type=click.FloatRange(0, 1), default=None,
               help="lowest probability still given a name; below it 'unknown' (higher is stricter) "
-                   "[default: the run's, 0.5]")
+                   "[default: the run's, set by train --min-probability, 0.5]")
+@click.option("--threshold", "threshold", type=click.FloatRange(0, 1), default=None, hidden=True,
+              help="old spelling of --min-probability")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document")
 @click.option("--csv", "as_csv", is_flag=True, help="a CSV table")
 @errors_to_fail
-def predict(run_dir: Path, photos: tuple[Path, ...], threshold: float | None, as_json: bool, as_csv: bool) -> None:
+def predict(run_dir: Path, photos: tuple[Path, ...], min_probability: float | None, threshold: float | None,
+            as_json: bool, as_csv: bool) -> None:
     """Detect, align and classify every face in PHOTOS (files or folders) with a trained run.
 
     \b
     Example:
-      facerec predict --model runs/cnn group.jpg more_photos/ --threshold 0.6
+      facerec predict --model runs/cnn group.jpg more_photos/ --min-probability 0.6
     """
+    threshold = _aliased(min_probability, threshold, "--min-probability", "--threshold")
     fmt = output_format(as_json, as_csv)
     training = _training()
     files = expand_paths(photos)

@@ -38,6 +38,7 @@ from facerec.registry import Registry
 __all__ = [
     "MODELS",
     "ModelInfo",
+    "TrainingDefaults",
     "augmentation_layers",
     "build_convnet",
     "build_transfer_model",
@@ -55,6 +56,32 @@ ModelKind = Literal["keras", "embedding"]
 
 
 @dataclass(frozen=True)
+class TrainingDefaults:
+    """A model's training settings where :class:`~facerec.training.TrainConfig` leaves them ``None``.
+
+    Chosen on small LFW folders (``benchmarks/small_folder_training.py``, figures in ``docs/BENCHMARKS.md``): a
+    new head on a frozen pretrained base needs a learning rate of about 1e-3 and many cheap epochs; a network
+    from scratch needs augmentation, enough epochs and a validation part large enough to stop on.
+
+    Attributes:
+        learning_rate: Adam's learning rate (stage 1).
+        epochs: maximum epochs (stage 1).
+        patience: early stopping: stop after this many epochs without a lower validation loss and keep the best
+            weights (0: off).
+        patience_start: epochs before early stopping may fire (a network from scratch stalls at first).
+        validation_size: fraction of the training part held out for validation.
+        augment: random flip, rotation, zoom and brightness in training.
+    """
+
+    learning_rate: float = 1e-3
+    epochs: int = 50
+    patience: int = 10
+    patience_start: int = 0
+    validation_size: float = 0.2
+    augment: bool = False
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What a registered model needs.
 
@@ -67,6 +94,7 @@ class ModelInfo:
         fixed_size: the chips must have exactly ``image_size`` / ``padding`` (the embedding models).
         has_base: a transfer model with a pretrained base (``--freeze-base`` / ``--fine-tune-top`` apply).
         description: one line for help texts.
+        defaults: its training defaults (learning rate, epochs, early stopping, validation part, augmentation).
     """
 
     name: str
@@ -76,6 +104,7 @@ class ModelInfo:
     fixed_size: bool = False
     has_base: bool = False
     description: str = ""
+    defaults: TrainingDefaults = TrainingDefaults()
 
 
 #: The registry of training architectures (factories return a Keras model or a scikit-learn estimator).
@@ -84,9 +113,9 @@ _INFO: dict[str, ModelInfo] = {}
 
 
 def register_model(name: str, *, kind: ModelKind = "keras", image_size: int = 128, padding: float = 0.25,
-                   fixed_size: bool = False, has_base: bool = False,
-                   description: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register a model factory under ``name``.
+                   fixed_size: bool = False, has_base: bool = False, description: str = "",
+                   defaults: TrainingDefaults | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register a model factory under ``name`` (``defaults``: its :class:`TrainingDefaults`).
 
     A Keras factory is called as ``factory(input_shape=..., num_classes=..., **options)`` and returns an
     uncompiled :class:`keras.Model`; an embedding factory as ``factory(num_classes=..., **options)`` and returns
@@ -96,7 +125,8 @@ def register_model(name: str, *, kind: ModelKind = "keras", image_size: int = 12
 
     def decorator(factory: Callable[..., Any]) -> Callable[..., Any]:
         register(factory)
-        _INFO[name] = ModelInfo(name, kind, image_size, padding, fixed_size, has_base, description)
+        _INFO[name] = ModelInfo(name, kind, image_size, padding, fixed_size, has_base, description,
+                                defaults or TrainingDefaults())
         return factory
 
     return decorator
@@ -295,7 +325,9 @@ def unfreeze_top_layers(base: Any, count: int) -> int:
 # ----------------------------------------------------------------------------------------------------------------
 
 @register_model("convnet", image_size=128,
-                description="the course's Sequential ConvNet (Conv2D 32/64/64[/128], Dense 64, Dropout)")
+                description="the course's Sequential ConvNet (Conv2D 32/64/64[/128], Dense 64, Dropout)",
+                defaults=TrainingDefaults(learning_rate=1e-3, epochs=60, patience=10, patience_start=15,
+                                          validation_size=0.25, augment=True))
 def _convnet(*, input_shape: tuple[int, int, int], num_classes: int, l2: float = 0.0, dropout_rate: float = 0.0,
              augment: bool = False, seed: int | None = None, **_: Any) -> Any:
     return build_convnet(input_shape, num_classes, l2=l2, dropout_rate=dropout_rate, augment=augment, seed=seed)
@@ -403,6 +435,7 @@ def resolve_mobilenet_weights(base_weights: str | os.PathLike[str] | None, *, al
 
 
 @register_model("mobilenet", image_size=128, has_base=True,
+                defaults=TrainingDefaults(learning_rate=1e-3, epochs=50, patience=8, validation_size=0.2),
                 description="keras.applications.MobileNet(alpha=0.5) base (ImageNet weights: Keras' download or a "
                             "local file; or none) + new head")
 def _mobilenet(*, input_shape: tuple[int, int, int], num_classes: int, base_weights: str | None = "imagenet",
@@ -422,6 +455,7 @@ def _mobilenet(*, input_shape: tuple[int, int, int], num_classes: int, base_weig
 
 
 @register_model("resnet-face", image_size=150, has_base=True,
+                defaults=TrainingDefaults(learning_rate=1e-3, epochs=200, patience=15, validation_size=0.2),
                 description="dlib's face ResNet in Keras with its pretrained weights as the (frozen) base + new head")
 def _resnet_face(*, input_shape: tuple[int, int, int], num_classes: int, base_weights: str | None = "dlib",
                  freeze_base: bool | None = None, l2: float = 0.0, dropout_rate: float = 0.2,
@@ -467,6 +501,7 @@ def _identifier(kind: Literal["svm", "knn"], options: dict[str, Any]) -> Any:
 
 
 @register_model("embedding-svm", kind="embedding", image_size=150, padding=0.25, fixed_size=True,
+                defaults=TrainingDefaults(patience=0, validation_size=0.15),
                 description="linear SVM on dlib's 128-d face embeddings (scikit-learn)")
 def _embedding_svm(*, num_classes: int = 0, seed: int | None = None, C: float = 1.0, **_: Any) -> Any:
     # no rejection inside the estimator: runs score its probabilities, and `predict` applies its own threshold
@@ -475,6 +510,7 @@ def _embedding_svm(*, num_classes: int = 0, seed: int | None = None, C: float = 
 
 
 @register_model("embedding-knn", kind="embedding", image_size=150, padding=0.25, fixed_size=True,
+                defaults=TrainingDefaults(patience=0, validation_size=0.15),
                 description="k-nearest-neighbour vote on dlib's 128-d face embeddings (scikit-learn)")
 def _embedding_knn(*, num_classes: int = 0, n_neighbors: int = 5, **_: Any) -> Any:
     return _identifier("knn", {"n_neighbors": n_neighbors, "unknown_label": -1, "distance_threshold": None})

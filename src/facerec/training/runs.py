@@ -69,11 +69,16 @@ class TrainConfig:
         align: detect and align faces (``False``: centre-crop and resize whole photos).
         detector, upsample, multiple_faces: see :class:`~facerec.training.data.ChipSettings`.
         min_images_per_person, max_people, max_images_per_person: which people and photos.
+
+        Settings left ``None`` take the model's :class:`~facerec.training.models.TrainingDefaults`
+        (:meth:`resolve`; ``facerec train --help`` lists them):
+
         epochs: maximum epochs (of the head, for a frozen base).
         batch_size: images per step.
-        learning_rate: Adam's learning rate (1e-4 default).
-        early_stopping: stop after this many epochs without a lower validation loss and restore the best
-            weights (``None``: train all epochs).
+        learning_rate: Adam's learning rate (the course's seed used 1e-4: ``learning_rate=1e-4``).
+        patience: early stopping: stop after this many epochs without a lower validation loss and restore the
+            best weights (0: off, train all epochs).
+        patience_start: epochs before early stopping may fire.
         l2: L2 penalty factor on the dense weights (0 for none).
         dropout: dropout rate before the classifier (``None``: the model's default; 0 for none).
         augment: random flip, rotation, zoom and brightness in training.
@@ -87,7 +92,7 @@ class TrainConfig:
         test_size: fraction of each person's photos held out for testing.
         validation_size: fraction of the training part held out for validation (early stopping).
         seed: seed of the split, the weights and the augmentation.
-        threshold: default probability below which ``predict`` answers "unknown" (higher is stricter).
+        min_probability: default probability below which ``predict`` answers "unknown" (higher is stricter).
         save_h5: also save the model in the legacy ``.h5`` format.
         embedder: facerec embedder for the embedding models (default: the analyzer's).
         n_neighbors, svm_c: options of ``embedding-knn`` and ``embedding-svm``.
@@ -110,22 +115,23 @@ class TrainConfig:
     min_images_per_person: int = 1
     max_people: int | None = None
     max_images_per_person: int | None = None
-    epochs: int = 20
+    epochs: int | None = None
     batch_size: int = 32
-    learning_rate: float = 1e-4
-    early_stopping: int | None = None
+    learning_rate: float | None = None
+    patience: int | None = None
+    patience_start: int | None = None
     l2: float = 0.0
     dropout: float | None = None
-    augment: bool = False
+    augment: bool | None = None
     base_weights: str | None = None
     freeze_base: bool = True
     fine_tune_top: int = 0
     fine_tune_learning_rate: float = 1e-5
     fine_tune_epochs: int | None = None
     test_size: float = 0.3
-    validation_size: float = 0.15
+    validation_size: float | None = None
     seed: int = 0
-    threshold: float = 0.5
+    min_probability: float = 0.5
     save_h5: bool = False
     embedder: str | None = None
     n_neighbors: int = 5
@@ -135,18 +141,24 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         info = model_info(self.model)  # raises UnknownNameError with suggestions
-        if self.epochs < 1 and info.kind == "keras":
+        if self.epochs is not None and self.epochs < 1 and info.kind == "keras":
             raise ConfigurationError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ConfigurationError(f"batch size must be >= 1, got {self.batch_size}")
-        if self.learning_rate <= 0 or self.fine_tune_learning_rate <= 0:
+        if (self.learning_rate is not None and self.learning_rate <= 0) or self.fine_tune_learning_rate <= 0:
             raise ConfigurationError("learning rates must be > 0")
+        if self.validation_size is not None and not 0 <= self.validation_size < 1:
+            raise ConfigurationError(f"validation_size must be in [0, 1), got {self.validation_size}")
+        if self.patience_start is not None and self.patience_start < 0:
+            raise ConfigurationError(f"patience_start must be >= 0, got {self.patience_start}")
+        if not 0 <= self.min_probability <= 1:
+            raise ConfigurationError(f"min_probability must be in [0, 1], got {self.min_probability}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigurationError(f"dropout rate must be in [0, 1), got {self.dropout}")
         if self.l2 < 0:
             raise ConfigurationError(f"L2 factor must be >= 0, got {self.l2}")
-        if self.early_stopping is not None and self.early_stopping < 1:
-            raise ConfigurationError(f"early-stopping patience must be >= 1, got {self.early_stopping}")
+        if self.patience is not None and self.patience < 0:
+            raise ConfigurationError(f"early-stopping patience must be >= 0 (0: off), got {self.patience}")
         if self.fine_tune_top < 0:
             raise ConfigurationError(f"fine-tune-top must be >= 0, got {self.fine_tune_top}")
         if self.fine_tune_top and not info.has_base:
@@ -161,6 +173,12 @@ class TrainConfig:
     @property
     def run_name(self) -> str:
         return self.name or self.model
+
+    def resolve(self) -> TrainConfig:
+        """A copy with every setting left ``None`` taken from the model's training defaults."""
+        defaults = model_info(self.model).defaults
+        filled = {name: getattr(defaults, name) for name in _MODEL_DEFAULTED if getattr(self, name) is None}
+        return dataclasses.replace(self, **filled) if filled else self
 
     def chip_settings(self) -> ChipSettings:
         """The chips this run trains on."""
@@ -181,12 +199,23 @@ class TrainConfig:
         clean: dict[str, Any] = {}
         for key, value in data.items():
             name = key.replace("-", "_")
+            if name in _OLD_NAMES:  # run.json and sweep files written before the rename
+                name = _OLD_NAMES[name]
+                if name == "patience" and value is None:  # the old spelling's None meant "off"
+                    value = 0
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=2)
                 hint = f" Did you mean {' or '.join(close)}?" if close else ""
                 raise ConfigurationError(f"unknown training setting {key!r}.{hint}")
             clean[name] = value
         return cls(**clean)
+
+
+#: :class:`TrainConfig` settings that default to the model's :class:`~facerec.training.models.TrainingDefaults`.
+_MODEL_DEFAULTED = ("epochs", "learning_rate", "patience", "patience_start", "validation_size", "augment")
+
+#: Old setting names still read from files (``early_stopping`` was a patience, ``threshold`` a probability).
+_OLD_NAMES = {"early_stopping": "patience", "threshold": "min_probability"}
 
 
 @dataclass
@@ -326,11 +355,14 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
     """Build, compile and fit a Keras model (two stages for a transfer model with ``fine_tune_top``)."""
     import keras
 
+    config = config.resolve()
+    epochs, learning_rate, patience = int(config.epochs or 1), float(config.learning_rate or 1e-3), \
+        int(config.patience or 0)
     info = model_info(config.model)
     keras.utils.set_random_seed(config.seed)
     size = data["train"].settings.size
     options: dict[str, Any] = {"input_shape": (size, size, 3), "num_classes": num_classes, "l2": config.l2,
-                               "augment": config.augment, "seed": config.seed}
+                               "augment": bool(config.augment), "seed": config.seed}
     if config.dropout is not None:
         options["dropout_rate"] = config.dropout
     if info.has_base:
@@ -347,21 +379,24 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
     if len(data["validation"]):
         validation = (data["validation"].images.astype(np.float32),
                       _one_hot(data["validation"].labels, num_classes))
-    elif config.early_stopping:
-        raise ConfigurationError("early stopping needs a validation part: set validation_size > 0")
+    elif patience:
+        raise ConfigurationError("early stopping needs a validation part: set validation_size > 0, or patience 0 "
+                                 "(--patience 0) to train every epoch")
 
-    def callbacks() -> list[Any]:
+    def callbacks(start_from_epoch: int = 0) -> list[Any]:
         found: list[Any] = [_epoch_timer()]
-        if config.early_stopping and validation is not None:
-            found.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping,
+        if patience and validation is not None:
+            found.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                       start_from_epoch=start_from_epoch,
                                                        restore_best_weights=True))
         return found
 
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"],
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"],
                   run_eagerly=config.run_eagerly)
+    stopping = f", early stopping with patience {patience}" if patience else ""
     log(f"{config.run_name}: {model.count_params():,} parameters; training on {len(x_train)} images of "
-        f"{num_classes} people for up to {config.epochs} epochs")
-    stage1 = callbacks()
+        f"{num_classes} people for up to {epochs} epochs at learning rate {learning_rate:g}{stopping}")
+    stage1 = callbacks(int(config.patience_start or 0))
     feature_seconds = None
     trainer, stage1_x, stage1_validation = model, x_train, validation
     if config.cache_features and info.has_base and not config.augment and not find_base(model).trainable:
@@ -373,9 +408,9 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
         feature_seconds = time.perf_counter() - started
         log(f"{config.run_name}: base features of {len(x_train)} training images computed once in "
             f"{feature_seconds:.0f} s; training the head on them")
-        trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"],
+        trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"],
                         run_eagerly=config.run_eagerly)
-    fitted = trainer.fit(stage1_x, y_train, batch_size=config.batch_size, epochs=config.epochs,
+    fitted = trainer.fit(stage1_x, y_train, batch_size=config.batch_size, epochs=epochs,
                          validation_data=stage1_validation, callbacks=stage1, verbose=verbose, shuffle=True)
     history: dict[str, list[float]] = {k: [float(v) for v in vs] for k, vs in fitted.history.items()}
     seconds = list(stage1[0].seconds)
@@ -393,7 +428,7 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
             f"weights) at learning rate {config.fine_tune_learning_rate:g}")
         stage2 = callbacks()
         more = model.fit(x_train, y_train, batch_size=config.batch_size,
-                         epochs=fine_tune_start + (config.fine_tune_epochs or config.epochs),
+                         epochs=fine_tune_start + (config.fine_tune_epochs or epochs),
                          initial_epoch=fine_tune_start, validation_data=validation, callbacks=stage2,
                          verbose=verbose, shuffle=True)
         for key, values in more.history.items():
@@ -451,8 +486,10 @@ def _best_epoch(history: Mapping[str, Sequence[float]], config: TrainConfig, sta
     losses = history.get("val_loss")
     if not losses:
         return len(history.get("loss", [])) or None
-    if config.early_stopping:
-        return start + int(np.argmin(losses[start:])) + 1
+    if config.patience:
+        first = start if start else int(config.patience_start or 0)  # Keras tracks the best from there
+        first = min(first, len(losses) - 1)
+        return first + int(np.argmin(losses[first:])) + 1
     return len(losses)
 
 
@@ -579,7 +616,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], con
     """
     from facerec.training.plots import plot_confusion_matrix, plot_history, plot_size_curve
 
-    config = config or TrainConfig()
+    config = (config or TrainConfig()).resolve()
     say: Log = log or (lambda line: None)
     info = model_info(config.model)
     settings = config.chip_settings()
@@ -595,7 +632,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], con
     for skipped in dataset.skipped:
         say(f"skipped {skipped.path}: {skipped.reason}")
     split, reused = load_or_create_split(split_file, dataset, test_size=config.test_size,
-                                         validation_size=config.validation_size, seed=config.seed)
+                                         validation_size=float(config.validation_size or 0.0), seed=config.seed)
     split.save(out / "split.json")
     say(f"{'re-used' if reused else 'made'} split: {len(split.train)} train, {len(split.validation)} validation, "
         f"{len(split.test)} test photos of {dataset.num_classes} people")
@@ -652,7 +689,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], con
     _write_json(out / "run.json", {
         "format": "facerec-training-run", "version": 1, "model": config.model, "kind": info.kind,
         "class_names": dataset.class_names, "chip_settings": settings.to_dict(), "config": config.to_dict(),
-        "binary": num_classes == 2 and info.kind == "keras", "threshold": config.threshold,
+        "binary": num_classes == 2 and info.kind == "keras", "threshold": config.min_probability,
         "files": files, "data_dir": str(data_dir),
     })
     say(f"{config.run_name}: test accuracy {metrics['accuracy']:.3f} ({len(parts['test'])} photos); "
