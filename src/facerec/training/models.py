@@ -455,7 +455,7 @@ def _mobilenet(*, input_shape: tuple[int, int, int], num_classes: int, base_weig
 
 
 @register_model("resnet-face", image_size=150, has_base=True,
-                defaults=TrainingDefaults(learning_rate=1e-3, epochs=200, patience=15, validation_size=0.2),
+                defaults=TrainingDefaults(learning_rate=1e-2, epochs=40, patience=5, validation_size=0.2),
                 description="dlib's face ResNet in Keras with its pretrained weights as the (frozen) base + new head")
 def _resnet_face(*, input_shape: tuple[int, int, int], num_classes: int, base_weights: str | None = "dlib",
                  freeze_base: bool | None = None, l2: float = 0.0, dropout_rate: float = 0.2,
