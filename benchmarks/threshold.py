@@ -38,9 +38,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from lfw_verify import DEFAULT_CACHE, DEFAULT_LFW, UPSAMPLE, DetectionCache, EmbeddingCache
+from lfw_verify import DEFAULT_CACHE, DEFAULT_LFW, UPSAMPLE, DetectionCache, EmbeddingCache  # noqa: E402
 
-from facerec.evaluation import read_pairs
+from facerec.evaluation import read_pairs  # noqa: E402
 
 REFERENCE_THRESHOLD = 0.6
 VIEWS = ("plain", "flip")

@@ -159,10 +159,10 @@ def train(data_dir: Path, output: Path, model: str, sweep_spec: str | None, imag
 
     Faces are detected and aligned with facerec's pipeline (cached chips); photos without exactly one face are
     reported and skipped. Learning rate, epochs, early stopping, validation part and augmentation default to the
-    model's own settings (see each option), chosen on small LFW folders (docs/BENCHMARKS.md). A seeded, stratified train/validation/test split is written to the run folder (and to
-    --split, re-used when it exists). The run folder gets model.keras, summary.txt, history.json,
-    learning_curve.png, metrics.json (test accuracy, per-person precision/recall/F1), confusion_matrix.png,
-    split.json and command.txt.
+    model's own settings (see each option), chosen on small LFW folders (docs/BENCHMARKS.md). A seeded, stratified
+    train/validation/test split is written to the run folder (and to --split, re-used when it exists). The run
+    folder gets model.keras, summary.txt, history.json, learning_curve.png, metrics.json (test accuracy,
+    per-person precision/recall/F1), confusion_matrix.png, split.json and command.txt.
 
     \b
     Examples:

@@ -143,8 +143,9 @@ class NearestCentroidIdentifier(_IdentifierMixin):
         The largest Euclidean distance to a centroid still called a match. **Lower is stricter** (fewer false
         accepts, more faces called unknown). The default is :data:`facerec.compare.DEFAULT_DISTANCE_THRESHOLD`,
         face_recognition's 0.6 false-accept rate with flip averaging. A centroid averages away some noise, so faces
-        sit a little closer to their own centroid than to single photos: 0.5-0.58 is typical for dlib embeddings. For open-set use in a large gallery it must be lower (see the module docs: 0.48 let 10%
-        of never-seen people through among 118 enrolled). ``None`` never rejects (closed-set identification).
+        sit a little closer to their own centroid than to single photos: 0.5-0.58 is typical for dlib embeddings.
+        For open-set use in a large gallery it must be lower (see the module docs: 0.48 let 10% of never-seen
+        people through among 118 enrolled). ``None`` never rejects (closed-set identification).
     unknown_label : str, int or None, default="unknown"
         The answer for a face that matches nobody. It must be of the same kind as ``y``'s labels (use ``-1``
         for integer labels); ``None`` picks ``"unknown"`` or ``-1`` to suit ``y``. Samples of ``y`` labelled
@@ -277,7 +278,8 @@ class KNNIdentifier(_IdentifierMixin):
         (fewer false accepts, more faces called unknown); the default is
         :data:`facerec.compare.DEFAULT_DISTANCE_THRESHOLD`, face_recognition's 0.6 false-accept rate with flip
         averaging, good for a handful of people (:func:`facerec.thresholds.threshold_for_strangers` gives the
-        threshold for a gallery size); large galleries need about 0.45-0.5 (see the module docs). ``None`` never rejects.
+        threshold for a gallery size); large galleries need about 0.45-0.5 (see the module docs). ``None`` never
+        rejects.
     weights : {"distance", "uniform"}, default="distance"
         ``"distance"`` weighs each vote by the inverse of its distance (a face identical to an enrolled one
         decides alone); ``"uniform"`` counts votes equally.

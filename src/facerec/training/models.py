@@ -381,7 +381,7 @@ def _download_mobilenet_weights(filename: str) -> Path:
         with contextlib.redirect_stdout(sys.stderr):  # "Downloading data from ..." must not mix with --json
             path = keras.utils.get_file(filename, origin=MOBILENET_WEIGHTS_URL + filename, cache_subdir="models",
                                         cache_dir=str(home))
-    except Exception as error:  # noqa: BLE001 - Keras raises a bare Exception("URL fetch failure on ...")
+    except Exception as error:  # Keras raises a bare Exception("URL fetch failure on ...")
         raise OSError(" ".join(str(error).split()) or type(error).__name__) from None
     return Path(path)
 
