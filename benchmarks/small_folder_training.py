@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the first draw (the others follow)")
     parser.add_argument("--only", choices=("five", "binary"), default=None, help="run one setting only")
     parser.add_argument("--threads", type=int, default=0, help="--threads for facerec train (0: TensorFlow's)")
+    parser.add_argument("--binary-people", default=",".join(BINARY_PEOPLE),
+                        help=f"the binary setting's two people (default {','.join(BINARY_PEOPLE)})")
+    parser.add_argument("--binary-runs", default=None,
+                        help="comma list of binary run numbers to do (1-based; default: all)")
     parser.add_argument("--json", type=Path, default=None, help="write every row here")
     args = parser.parse_args(argv)
 
@@ -139,9 +143,11 @@ def main(argv: list[str] | None = None) -> int:
                 run_setting(f"5 people ({photos} photos, draw {args.seed + i}): {', '.join(people)}", data,
                             FIVE_RUNS, args.threads, rows)
         if args.only in (None, "binary"):
-            data = link_folder(args.lfw, Path(tmp) / "binary", list(BINARY_PEOPLE), BINARY_PHOTOS)
-            run_setting(f"2 people x {BINARY_PHOTOS} photos: {', '.join(BINARY_PEOPLE)}", data, BINARY_RUNS,
-                        args.threads, rows)
+            pair = [p.strip() for p in args.binary_people.split(",")]
+            runs = BINARY_RUNS if args.binary_runs is None else \
+                [BINARY_RUNS[int(i) - 1] for i in args.binary_runs.split(",")]
+            data = link_folder(args.lfw, Path(tmp) / "binary", pair, BINARY_PHOTOS)
+            run_setting(f"2 people x {BINARY_PHOTOS} photos: {', '.join(pair)}", data, runs, args.threads, rows)
     after = os.getloadavg()
     print(f"load average (1 min) at start {load[0]:.1f}, at end {after[0]:.1f}; {os.cpu_count()} cores")
     print(markdown(rows))
