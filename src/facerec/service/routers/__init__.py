@@ -1,0 +1,1 @@
+"""One router per resource: health, recognition (photos in, faces out), people, faces, keys, and the web page."""
