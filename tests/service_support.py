@@ -94,10 +94,11 @@ def start_server(gallery: Path, log: Path, *extra: str, timeout_s: float = 120.0
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "OMP_NUM_THREADS": "1"}
-    handle = log.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from facerec.cli import main; main()", "serve", "--gallery", str(gallery),
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra], stdout=handle, stderr=subprocess.STDOUT, env=env)
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from facerec.cli import main; main()", "serve", "--gallery", str(gallery),
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra], stdout=handle,
+            stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
