@@ -7,11 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "ApiKeyOut", "BoxOut", "CandidateOut", "ClusterFaceOut", "ClusterNameIn", "ClusterOut", "ClusteringOut",
-    "EmbeddedFaceOut", "EnrollFileOut", "EnrollOut", "ErrorBody", "ErrorOut", "FaceOut", "FacesOut", "FileError",
-    "HealthOut", "IdentifiedFaceOut", "IdentifyImageOut", "IdentifyOut", "ImageFacesOut", "ImagesOut", "KeyCreateIn",
-    "KeyCreatedOut", "KeysOut", "MergeIn", "PeopleOut", "PersonCreateIn", "PersonOut", "PersonUpdateIn", "SampleOut",
-    "VerifyOut",
+    "ApiKeyOut", "BoxOut", "CandidateOut", "ClusterFaceOut", "ClusterNameIn", "ClusterOut",
+    "ClusteringOut", "EmbeddedFaceOut", "EnrollFileOut", "EnrollOut", "ErrorBody", "ErrorOut", "FaceOut",
+    "FacesOut", "FileError", "HealthOut", "IdentifiedFaceOut", "IdentifyImageOut", "IdentifyOut",
+    "ImageFacesOut", "ImagesOut", "KeyCreateIn", "KeyCreatedOut", "KeysOut", "MeOut", "MergeIn",
+    "PeopleOut", "PersonCreateIn", "PersonOut", "PersonUpdateIn", "SampleOut", "VerifyOut",
 ]
 
 
@@ -221,3 +221,9 @@ class KeyCreatedOut(ApiKeyOut):
 
 class KeysOut(_Out):
     keys: list[ApiKeyOut]
+
+
+class MeOut(_Out):
+    name: str | None
+    role: str
+    auth: bool = Field(description="false when the server runs with --no-auth")

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from facerec.gallery.keys import ApiKey, create_key, list_keys, revoke_key
-from facerec.service.deps import AdminKey, Service
-from facerec.service.schemas import ApiKeyOut, ErrorOut, KeyCreatedOut, KeyCreateIn, KeysOut
+from facerec.service.deps import AdminKey, ReadKey, Service
+from facerec.service.schemas import ApiKeyOut, ErrorOut, KeyCreatedOut, KeyCreateIn, KeysOut, MeOut
 
 router = APIRouter(tags=["keys"])
 
@@ -17,6 +17,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code i
 
 def _out(key: ApiKey) -> ApiKeyOut:
     return ApiKeyOut(**key.to_dict())
+
+
+@router.get("/me", response_model=MeOut, responses=_ERRORS, summary="The caller's key: its name and role")
+def me(key: ReadKey) -> MeOut:
+    if key is None:  # --no-auth: everything is allowed
+        return MeOut(name=None, role="admin", auth=False)
+    return MeOut(name=key.name, role=key.role, auth=True)
 
 
 @router.get("/keys", response_model=KeysOut, responses=_ERRORS, summary="Every API key (never the keys themselves)")

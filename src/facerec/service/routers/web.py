@@ -25,7 +25,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def page(request: Request) -> Any:
-    return templates.TemplateResponse(request, "index.html", {"version": __version__})
+    from facerec.service.app import API_PREFIX
+
+    return templates.TemplateResponse(request, "index.html", {"version": __version__, "api": API_PREFIX})
 
 
 def mount(app: FastAPI) -> None:
