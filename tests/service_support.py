@@ -40,7 +40,7 @@ def bad_images(face_jpeg: bytes) -> dict[str, tuple[bytes, int]]:
     """
     rgb = np.asarray(Image.open(io.BytesIO(face_jpeg)).convert("RGB"))
     sixteen = io.BytesIO()
-    Image.fromarray((rgb[:, :, 0].astype(np.uint16) * 257)).save(sixteen, format="PNG")
+    Image.fromarray(rgb[:, :, 0].astype(np.uint16) * 257).save(sixteen, format="PNG")
     cmyk = io.BytesIO()
     Image.fromarray(rgb).convert("CMYK").save(cmyk, format="JPEG")
     huge = io.BytesIO()

@@ -17,7 +17,7 @@ from facerec.errors import ConfigurationError
 from facerec.gallery import Gallery, SQLiteGallery, open_gallery
 from facerec.gallery.errors import ApiKeyNotFoundError, NameTakenError
 from facerec.gallery.keys import create_key, find_key, list_keys, revoke_key, role_allows
-from tests.test_gallery import pg_dsn  # noqa: F401 - the PostgreSQL server fixture
+from test_gallery import pg_dsn  # noqa: F401 - the PostgreSQL server fixture
 
 OpenGallery = Callable[[], Gallery]
 

@@ -14,14 +14,14 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from fastapi.testclient import TestClient  # noqa: E402
-from PIL import Image  # noqa: E402
+from fastapi.testclient import TestClient
+from PIL import Image
 
-from facerec import FaceAnalyzer  # noqa: E402
-from facerec.gallery import open_gallery  # noqa: E402
-from facerec.gallery.keys import create_key  # noqa: E402
-from facerec.service import create_app  # noqa: E402
-from tests.service_support import TEST_MAX_PIXELS, bad_images  # noqa: E402
+from facerec import FaceAnalyzer
+from facerec.gallery import open_gallery
+from facerec.gallery.keys import create_key
+from facerec.service import create_app
+from service_support import TEST_MAX_PIXELS, bad_images
 
 API = "/api/v1"
 
@@ -174,6 +174,7 @@ def test_embed_multipart_and_base64_agree_with_the_library(client: TestClient, k
     a = np.asarray(multipart["images"][0]["faces"][0]["embedding"])
     b = np.asarray(as_json["images"][0]["faces"][0]["embedding"])
     expected = analyzer.analyze(test_images / "biden.jpg")[0].embedding
+    assert expected is not None
     assert a.shape == (128,) and np.allclose(a, b) and np.allclose(a, expected, atol=1e-6)
     several = client.post(f"{API}/embed", headers=_h(keys, "read"), json={
         "images": [base64.b64encode(data).decode(), base64.b64encode(data).decode()]}).json()

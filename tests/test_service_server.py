@@ -19,11 +19,11 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from facerec.gallery import open_gallery  # noqa: E402
-from facerec.gallery.keys import create_key  # noqa: E402
-from tests.service_support import Server, running_server, start_server  # noqa: E402
+from facerec.gallery import open_gallery
+from facerec.gallery.keys import create_key
+from service_support import Server, running_server, start_server
 
 API = "/api/v1"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg"]
@@ -150,7 +150,7 @@ def test_kill_9_during_api_enrolls_keeps_every_acknowledged_sample_once(tmp_path
         server = start_server(gallery, tmp_path / f"server{round_no}.log", "--workers", "2")
         stop = threading.Event()
 
-        def enroll_loop(worker: int) -> None:
+        def enroll_loop(worker: int, server: Server = server, stop: threading.Event = stop) -> None:
             for i in range(worker, len(photos), 2):
                 if stop.is_set():
                     return

@@ -15,9 +15,9 @@ import pytest
 pytest.importorskip("playwright")
 pytest.importorskip("uvicorn")
 
-from facerec.gallery import open_gallery  # noqa: E402
-from facerec.gallery.keys import create_key  # noqa: E402
-from tests.service_support import ROOT, Server, running_server  # noqa: E402
+from facerec.gallery import open_gallery
+from facerec.gallery.keys import create_key
+from service_support import ROOT, Server, running_server
 
 pytestmark = pytest.mark.slow
 

@@ -129,7 +129,7 @@ async def read_uploads(request: Any, fields: tuple[str, ...] = ("file",), *, sev
             form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
         except ServiceError:
             raise
-        except Exception as exc:  # noqa: BLE001 - starlette's parser errors: a malformed body
+        except Exception as exc:
             raise ServiceError(400, "bad_request", f"cannot parse the multipart body ({exc})") from None
         try:
             for field in fields:
