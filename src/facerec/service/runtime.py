@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from facerec.recognition.calibration import Calibration
     from facerec.types import Face
 
-__all__ = ["Cluster", "FaceService", "Overloaded", "Photo"]
+__all__ = ["KEPT_CLUSTERINGS", "Cluster", "FaceService", "Overloaded", "Photo", "crop_base64"]
 
 T = TypeVar("T")
 

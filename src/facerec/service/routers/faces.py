@@ -10,6 +10,8 @@ from facerec.gallery.errors import SampleNotFoundError
 from facerec.service.deps import ReadKey, Service, WriteKey
 from facerec.service.schemas import ErrorOut
 
+__all__ = ["router", "delete_face", "face_crop"]
+
 router = APIRouter(tags=["faces"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (401, 403, 404, 503)}

@@ -8,6 +8,8 @@ from facerec import __version__
 from facerec.service.deps import Service
 from facerec.service.schemas import HealthOut
 
+__all__ = ["router", "health"]
+
 router = APIRouter(tags=["health"])
 
 

@@ -10,6 +10,8 @@ from facerec.gallery.keys import ApiKey, create_key, list_keys, revoke_key
 from facerec.service.deps import AdminKey, ReadKey, Service
 from facerec.service.schemas import ApiKeyOut, ErrorOut, KeyCreatedOut, KeyCreateIn, KeysOut, MeOut
 
+__all__ = ["router", "delete_key", "keys", "make_key", "me"]
+
 router = APIRouter(tags=["keys"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}

@@ -27,6 +27,9 @@ from facerec.service.schemas import (
     SampleOut,
 )
 
+__all__ = ["router", "add_person", "delete_person", "enroll", "get_person", "list_faces", "list_people", "merge_person",
+           "person_out", "sample_out", "update_person"]
+
 router = APIRouter(tags=["people"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}

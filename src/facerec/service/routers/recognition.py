@@ -33,6 +33,8 @@ from facerec.service.schemas import (
     VerifyOut,
 )
 
+__all__ = ["router", "cluster", "detect", "embed", "identify", "name_cluster", "verify"]
+
 router = APIRouter(tags=["recognition"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 403, 413, 415, 422, 503)}

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from facerec import __version__
 
-__all__ = ["mount", "router"]
+__all__ = ["mount", "page", "router", "templates"]
 
 _HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
