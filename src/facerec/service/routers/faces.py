@@ -10,7 +10,7 @@ from facerec.gallery.errors import SampleNotFoundError
 from facerec.service.deps import ReadKey, Service, WriteKey
 from facerec.service.schemas import ErrorOut
 
-__all__ = ["router", "delete_face", "face_crop"]
+__all__ = ["delete_face", "face_crop", "router"]
 
 router = APIRouter(tags=["faces"])
 

@@ -8,7 +8,7 @@ from facerec import __version__
 from facerec.service.deps import Service
 from facerec.service.schemas import HealthOut
 
-__all__ = ["router", "health"]
+__all__ = ["health", "router"]
 
 router = APIRouter(tags=["health"])
 

@@ -10,7 +10,7 @@ from facerec.gallery.keys import ApiKey, create_key, list_keys, revoke_key
 from facerec.service.deps import AdminKey, ReadKey, Service
 from facerec.service.schemas import ApiKeyOut, ErrorOut, KeyCreatedOut, KeyCreateIn, KeysOut, MeOut
 
-__all__ = ["router", "delete_key", "keys", "make_key", "me"]
+__all__ = ["delete_key", "keys", "make_key", "me", "router"]
 
 router = APIRouter(tags=["keys"])
 

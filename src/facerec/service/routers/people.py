@@ -27,8 +27,19 @@ from facerec.service.schemas import (
     SampleOut,
 )
 
-__all__ = ["router", "add_person", "delete_person", "enroll", "get_person", "list_faces", "list_people", "merge_person",
-           "person_out", "sample_out", "update_person"]
+__all__ = [
+    "add_person",
+    "delete_person",
+    "enroll",
+    "get_person",
+    "list_faces",
+    "list_people",
+    "merge_person",
+    "person_out",
+    "router",
+    "sample_out",
+    "update_person",
+]
 
 router = APIRouter(tags=["people"])
 

@@ -33,7 +33,7 @@ from facerec.service.schemas import (
     VerifyOut,
 )
 
-__all__ = ["router", "cluster", "detect", "embed", "identify", "name_cluster", "verify"]
+__all__ = ["cluster", "detect", "embed", "identify", "name_cluster", "router", "verify"]
 
 router = APIRouter(tags=["recognition"])
 
