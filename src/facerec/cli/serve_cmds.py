@@ -21,7 +21,7 @@ __all__ = ["COMMANDS", "keys", "serve"]
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Inference threads over the one shared set of models (0: one per CPU core).")
 @click.option("--queue", "queue_size", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Photos allowed to wait for a free inference thread; beyond that requests get 503 with "
+              help="Requests allowed to wait for a free inference thread; beyond that requests get 503 with "
                    "Retry-After. Default: 4 per thread.")
 @click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               metavar="MB", help="Largest request body; larger ones get 413 (checked while reading).")

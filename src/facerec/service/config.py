@@ -34,8 +34,8 @@ class ServiceConfig:
     Attributes:
         gallery: the gallery: a SQLite file or a ``postgresql://`` DSN (``None``: the CLI's default gallery).
         workers: inference threads over the one shared analyzer (``None``: one per core).
-        queue_size: photos allowed to wait for a free inference thread; beyond, requests get 503 with
-            ``Retry-After`` (``None``: four per thread).
+        queue_size: requests (one photo or a batch each) allowed to wait for a free inference thread; beyond,
+            requests get 503 with ``Retry-After`` (``None``: four per thread).
         max_upload_mb: the largest request body, in megabytes; larger ones get 413, checked while reading.
         max_pixels: photos with more pixels get 413 before they are decoded.
         auth: require an ``X-API-Key`` on every route but health (off only on a loopback host).
@@ -79,7 +79,7 @@ class ServiceConfig:
 
     @property
     def capacity(self) -> int:
-        """Photos in inference at once, running or waiting; one more is refused with 503."""
+        """Requests in inference at once, running or waiting; one more is refused with 503."""
         waiting = 4 * self.threads if self.queue_size is None else self.queue_size
         return self.threads + waiting
 

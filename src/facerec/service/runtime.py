@@ -54,7 +54,7 @@ class Overloaded(ServiceError):
     """Every inference thread is busy and the waiting line is full."""
 
     def __init__(self, capacity: int) -> None:
-        super().__init__(503, "overloaded", f"the server is busy ({capacity} photos in work or waiting); retry "
+        super().__init__(503, "overloaded", f"the server is busy ({capacity} requests in work or waiting); retry "
                                             "in a moment", headers={"Retry-After": "1"})
 
 
