@@ -8,8 +8,8 @@ gallery and its search index stay in one place. Jobs beyond ``capacity`` (runnin
 with 503 and ``Retry-After``, so a burst cannot grow memory without bound.
 
 Until the analyzer is thread-safe (dlib's HOG detector is not re-entrant) the analyzer's calls are serialised by
-one lock here (:attr:`FaceService.analyzer_lock`); gallery searches are serialised by another (the search index
-catches up with the gallery lazily). Writes need no lock of ours: each is one transaction of the gallery, and a
+one lock here (:attr:`FaceService.analyzer_lock`, see :data:`ANALYZER_THREAD_SAFE`); gallery searches are
+serialised by another (the search index catches up with the gallery lazily). Writes need no lock of ours: each is one transaction of the gallery, and a
 sample of the same photo, person and box is stored once whatever the order (a unique index).
 """
 
@@ -42,9 +42,15 @@ if TYPE_CHECKING:
     from facerec.recognition.calibration import Calibration
     from facerec.types import Face
 
-__all__ = ["KEPT_CLUSTERINGS", "Cluster", "FaceService", "Overloaded", "Photo", "crop_base64"]
+__all__ = ["ANALYZER_THREAD_SAFE", "KEPT_CLUSTERINGS", "Cluster", "FaceService", "Overloaded", "Photo", "crop_base64"]
 
 T = TypeVar("T")
+
+#: Whether one :class:`~facerec.analyzer.FaceAnalyzer` may be called from several threads at once. ``False`` until
+#: the thread-safe analyzer of issue 16 is on main (dlib's HOG detector is not re-entrant): the service then runs
+#: one analyzer call at a time (:attr:`FaceService.analyzer_lock`). Set it to ``True`` with that change, and
+#: ``tests/test_service_server.py`` checks that concurrent answers still equal the serial ones.
+ANALYZER_THREAD_SAFE = False
 
 #: How many uploads' clusters are kept for naming (the oldest are forgotten first).
 KEPT_CLUSTERINGS = 32
@@ -97,7 +103,8 @@ class FaceService:
         self._gallery: Gallery | None = gallery
         self._analyzer = analyzer
         self.executor: ThreadPoolExecutor | None = None
-        self.analyzer_lock = threading.Lock()
+        self.analyzer_lock: contextlib.AbstractContextManager[Any] = \
+            contextlib.nullcontext() if ANALYZER_THREAD_SAFE else threading.Lock()
         self.search_lock = threading.Lock()
         self._admission = threading.Lock()
         self._pending = 0
