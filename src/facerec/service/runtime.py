@@ -9,8 +9,9 @@ with 503 and ``Retry-After``, so a burst cannot grow memory without bound.
 
 Until the analyzer is thread-safe (dlib's HOG detector is not re-entrant) the analyzer's calls are serialised by
 one lock here (:attr:`FaceService.analyzer_lock`, see :data:`ANALYZER_THREAD_SAFE`); gallery searches are
-serialised by another (the search index catches up with the gallery lazily). Writes need no lock of ours: each is one transaction of the gallery, and a
-sample of the same photo, person and box is stored once whatever the order (a unique index).
+serialised by another (the search index catches up with the gallery lazily). Writes need no lock of ours: each is
+one transaction of the gallery, and a sample of the same photo, person and box is stored once whatever the order
+(a unique index).
 """
 
 from __future__ import annotations
