@@ -22,6 +22,7 @@ from facerec.gallery import open_gallery
 from facerec.gallery.keys import create_key
 from facerec.service import create_app
 from service_support import TEST_MAX_PIXELS, bad_images
+from test_gallery import pg_dsn  # noqa: F401 - the PostgreSQL server fixture
 
 API = "/api/v1"
 
@@ -447,3 +448,29 @@ def test_keys_through_the_api(client: TestClient, keys: dict[str, str]) -> None:
     assert client.delete(f"{API}/keys/frontend", headers=h).json()["name"] == "frontend"
     _error(client.get(f"{API}/people", headers={"X-API-Key": token}), 401, "bad_key")
     _error(client.delete(f"{API}/keys/frontend", headers=h), 404, "not_found")
+
+
+def test_the_service_on_a_postgresql_gallery(request: pytest.FixtureRequest, analyzer: FaceAnalyzer,
+                                             test_images: Path) -> None:
+    import uuid
+
+    dsn = request.getfixturevalue("pg_dsn")
+    from facerec.gallery.postgres import PostgresGallery
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    gallery = PostgresGallery(dsn, schema=schema)
+    try:
+        _, token = create_key(gallery, "pg-writer", "write")
+        with TestClient(create_app(gallery=gallery, analyzer=analyzer, workers=1),
+                        raise_server_exceptions=False) as pg:
+            h = {"X-API-Key": token}
+            enrolled = pg.post(f"{API}/people/obama/faces", headers=h, files=[_file(test_images, "obama.jpg")])
+            assert enrolled.status_code == 201, enrolled.text
+            found = pg.post(f"{API}/identify", headers=h, files=[_file(test_images, "obama2.jpg")]).json()
+            assert found["images"][0]["faces"][0]["name"] == "obama"
+            _error(pg.get(f"{API}/keys", headers=h), 403, "forbidden")
+            _error(pg.post(f"{API}/people", headers=h, json={"name": "obama"}), 409, "name_taken")
+            sample = enrolled.json()["files"][0]["sample_id"]
+            assert pg.get(f"{API}/faces/{sample}/crop", headers=h).headers["content-type"] == "image/jpeg"
+    finally:
+        gallery.drop()
