@@ -23,7 +23,7 @@ from PIL import Image
 
 from facerec.gallery import open_gallery
 from facerec.gallery.keys import create_key
-from service_support import Server, running_server, start_server
+from service_support import TEST_MAX_PIXELS, Server, bad_images, running_server, start_server
 
 API = "/api/v1"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg"]
@@ -39,7 +39,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, test_images: Path) -> Itera
     folder = tmp_path_factory.mktemp("served")
     gallery = folder / "gallery.sqlite"
     key = _admin_key(gallery)
-    with running_server(gallery, folder / "server.log", "--workers", "2") as server:
+    with running_server(gallery, folder / "server.log", "--workers", "2", "--max-pixels",
+                        str(TEST_MAX_PIXELS)) as server:
         h = {"X-API-Key": key}
         for name, photo in (("obama", "obama.jpg"), ("biden", "biden.jpg")):
             response = httpx.post(f"{server.url}{API}/people/{name}/faces", headers=h, timeout=60,
@@ -67,6 +68,22 @@ def test_health_and_a_bad_request_over_http(served: tuple[Server, str]) -> None:
                      files=[("file", ("big.jpg", b"\0" * (11 * 2**20)))])
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
     assert httpx.get(f"{server.url}/").status_code == 200
+
+
+@pytest.mark.parametrize("route", ["/detect", "/embed", "/identify", "/identify?draw=true", "/cluster",
+                                   "/people/corpus/faces", "/verify"])
+def test_bad_images_over_http_get_4xx_json(served: tuple[Server, str], test_images: Path, route: str) -> None:
+    server, key = served
+    good = (test_images / "obama2.jpg").read_bytes()
+    for name, (data, status) in bad_images(good).items():
+        if status == 200:  # the readable ones (16-bit, CMYK) are tested through the test client
+            continue
+        files = [("file1", (name, data)), ("file2", ("good.jpg", good))] if route == "/verify" \
+            else [("file", (name, data))]
+        response = httpx.post(f"{server.url}{API}{route}", headers={"X-API-Key": key}, files=files, timeout=120)
+        assert response.status_code == status, (route, name, response.text)
+        assert set(response.json()["error"]) >= {"code", "message"}
+    assert httpx.get(f"{server.url}{API}/health").status_code == 200
 
 
 def test_concurrent_identify_gives_exactly_the_serial_answers(served: tuple[Server, str], test_images: Path) -> None:
