@@ -214,3 +214,32 @@ def test_phone_width_is_tidy(browser: Any, served: tuple[Server, dict[str, str]]
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(page, "recognise-phone")
     page.close()
+
+
+def test_dropping_photos_enrolls_them_with_an_outcome_each(browser: Any, served: tuple[Server, dict[str, str]],
+                                                           test_images: Path) -> None:
+    import base64
+
+    server, keys = served
+    page = _page(browser, server, keys["write"])
+    page.fill("#add-name", "Dropped")
+    files = [("obama2.jpg", (test_images / "obama2.jpg").read_bytes(), "image/jpeg"),
+             ("notes.jpg", b"not a photo at all", "image/jpeg")]
+    page.evaluate("""(files) => {
+        const transfer = new DataTransfer();
+        for (const [name, data, type] of files) {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            transfer.items.add(new File([bytes], name, { type }));
+        }
+        document.getElementById('add-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer,
+                                                                                 bubbles: true }));
+    }""", [[n, base64.b64encode(d).decode(), t] for n, d, t in files])
+    assert page.inner_text("#add-chosen") == "obama2.jpg, notes.jpg"
+    page.click("#add-form button[type=submit]")
+    page.wait_for_selector("#add-outcomes li >> nth=1")
+    items = page.locator("#add-outcomes li")
+    assert [items.nth(i).get_attribute("data-status") for i in range(2)] == ["enrolled", "unreadable"]
+    assert "not an image" in items.nth(1).inner_text()
+    page.wait_for_selector(".person[data-name='Dropped']")
+    assert "1 face" in page.inner_text(".person[data-name='Dropped']")
+    page.close()
