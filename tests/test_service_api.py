@@ -127,7 +127,7 @@ def test_identify_strict_threshold_gives_unknown(client: TestClient, keys: dict[
 
 def test_identify_draw_returns_the_annotated_picture(client: TestClient, keys: dict[str, str], test_images: Path,
                                                      enrolled: dict[str, Any]) -> None:
-    from facerec.batch import draw_faces
+    from facerec.drawing import draw_faces
     from facerec.images import load_image
 
     response = client.post(f"{API}/identify?draw=true", headers=_h(keys, "read"),

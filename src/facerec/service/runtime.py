@@ -228,10 +228,10 @@ class FaceService:
         """The photo with boxes and names drawn on it (as ``facerec identify --draw``), as JPEG."""
         import io
 
-        from facerec.batch import draw_faces
+        from facerec.drawing import draw_identifications
 
-        canvas = draw_faces(photo.rgb, [f.face.box for f in found if f.face is not None],
-                            [f.name for f in found], [f.known for f in found])
+        faces = [f.face for f in found if f.face is not None]
+        canvas = draw_identifications(photo.rgb, faces, [f for f in found if f.face is not None])
         buffer = io.BytesIO()
         canvas.save(buffer, format="JPEG", quality=90)
         return buffer.getvalue()
