@@ -7,10 +7,24 @@ from typing import Any
 
 import click
 
-from facerec.cli._common import Fail, analyzer_options, emit, errors_to_fail, output_format, output_options
+from facerec.cli._common import (
+    PIPELINE_KEYS,
+    Fail,
+    _pipeline_option,
+    emit,
+    errors_to_fail,
+    output_format,
+    output_options,
+    pipeline_settings,
+    stack_options,
+)
 from facerec.cli.gallery_cmds import gallery_option
 
 __all__ = ["COMMANDS", "keys", "serve"]
+
+#: The pipeline option group of every verb (the same names, defaults and help), less its --workers: serve's
+#: --workers are inference threads over one set of models, not worker processes.
+_serve_pipeline_options = stack_options(*(_pipeline_option(key) for key in ("preset", *PIPELINE_KEYS[:-2])))
 
 
 @click.command(short_help="Serve the REST API and the web page over a gallery.")
@@ -37,11 +51,12 @@ __all__ = ["COMMANDS", "keys", "serve"]
               help="Calibration JSON from \"facerec calibrate --out FILE\": match probabilities in the answers.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
-@analyzer_options(embedder=True)
+@_serve_pipeline_options
+@click.pass_context
 @errors_to_fail
-def serve(gallery_location: str | None, host: str, port: int, workers: int, queue_size: int | None,
-          max_upload_mb: float, max_pixels: int | None, no_auth: bool, distance_threshold: float | None,
-          calibration_path: Path | None, log_level: str, **analyzer: Any) -> None:
+def serve(ctx: click.Context, /, gallery_location: str | None, host: str, port: int, workers: int,
+          queue_size: int | None, max_upload_mb: float, max_pixels: int | None, no_auth: bool,
+          distance_threshold: float | None, calibration_path: Path | None, log_level: str, **options: Any) -> None:
     """Serve the REST API under /api/v1 (OpenAPI at /docs) and the web page at / over the gallery.
 
     Every route but /api/v1/health needs a key in the X-API-Key header; make the first one with
@@ -56,6 +71,7 @@ def serve(gallery_location: str | None, host: str, port: int, workers: int, queu
     from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
     from facerec.images import DEFAULT_MAX_PIXELS
 
+    pipeline = pipeline_settings(ctx, options)
     if no_auth and not is_loopback(host):
         raise Fail(f"--no-auth is only allowed on a loopback --host (127.0.0.1, ::1, localhost), not {host!r}")
     threshold = distance_threshold
@@ -67,7 +83,8 @@ def serve(gallery_location: str | None, host: str, port: int, workers: int, queu
     config = ServiceConfig(gallery=gallery_location, workers=workers or None, queue_size=queue_size,
                            max_upload_mb=max_upload_mb, max_pixels=max_pixels or DEFAULT_MAX_PIXELS, auth=not no_auth,
                            calibration=None if calibration_path is None else str(calibration_path),
-                           analyzer=analyzer, distance_threshold=threshold or DEFAULT_DISTANCE_THRESHOLD)
+                           analyzer=pipeline.analyzer, pick=pipeline.pick,
+                           distance_threshold=threshold or DEFAULT_DISTANCE_THRESHOLD)
     app = create_app(config)
     click.echo(f"facerec: serving on http://{host}:{port}/ (API docs at /docs){'' if config.auth else ', no auth'}",
                err=True)

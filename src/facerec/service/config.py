@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError
@@ -44,6 +44,7 @@ class ServiceConfig:
         top_k: the candidates listed per face by identify when the request does not say.
         store_crops: keep a small JPEG of each enrolled face (the web page's thumbnails).
         analyzer: keyword options for :class:`~facerec.analyzer.FaceAnalyzer` (detector, upsample, ...).
+        pick: which face of a photo with several verify compares: ``largest``, ``central`` or ``best``.
     """
 
     gallery: str | None = None
@@ -57,6 +58,7 @@ class ServiceConfig:
     top_k: int = 3
     store_crops: bool = True
     analyzer: dict[str, Any] = field(default_factory=dict)
+    pick: Literal["largest", "central", "best"] = "largest"
 
     def __post_init__(self) -> None:
         if self.workers is not None and self.workers < 1:

@@ -237,12 +237,13 @@ class FaceService:
         return buffer.getvalue()
 
     def verify(self, first: Upload, second: Upload, distance_threshold: float) -> Any:
-        """:func:`facerec.verify` of two photos (the largest face of each)."""
+        """:func:`facerec.verify` of two photos (one face of each: :attr:`ServiceConfig.pick`)."""
         from facerec.api import verify
 
         a, b = self.decode(first), self.decode(second)
         with self._models() as analyzer:
-            return verify(a.rgb, b.rgb, distance_threshold=distance_threshold, analyzer=analyzer)
+            return verify(a.rgb, b.rgb, distance_threshold=distance_threshold, pick=self.config.pick,
+                          analyzer=analyzer)
 
     def enroll(self, name: str, uploads: Sequence[Upload]) -> list[tuple[EnrollOutcome, int | None, str]]:
         """Enroll each photo as a sample of ``name`` (created with the first sample), as ``facerec enroll`` does.
