@@ -117,6 +117,7 @@ def test_enroll_browse_recognise_and_manage(browser: Any, served: tuple[Server, 
     page.fill("#rename-name", "Obama")
     page.click("#rename-form button[type=submit]")
     page.wait_for_function("() => document.getElementById('person-name').textContent === 'Obama'")
+    page.wait_for_function("() => document.getElementById('flash').textContent === 'Renamed to Obama.'")
     # recognise a photo: boxes drawn on the canvas, names in the table beside it
     page.click("nav a[data-view=recognise]")
     page.set_input_files("#recognise-file", str(test_images / "obama3.jpg"))
@@ -171,7 +172,7 @@ def test_enroll_browse_recognise_and_manage(browser: Any, served: tuple[Server, 
     page.wait_for_selector("#view-people:not([hidden])")
     page.wait_for_function("() => document.querySelectorAll('.person').length === 1 && "
                            "document.querySelector(\".person[data-name='Obama']\")")
-    assert "Deleted Biden" in page.inner_text("#flash")
+    page.wait_for_function("() => document.getElementById('flash').textContent === 'Deleted Biden.'")
     # keys: make one (shown once), revoke it
     page.click("nav a[data-view=keys]")
     page.wait_for_selector("#keys-table tbody tr[data-key='admin-user']")

@@ -3,7 +3,7 @@
 
 const API = document.body.dataset.api || "/api/v1";
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem("facerec-key") || "", role: "", name: "", blobs: [] };
+const state = { key: sessionStorage.getItem("facerec-key") || "", role: "", name: "", blobs: [], pending: "" };
 const ROLES = ["read", "write", "admin"];
 
 function can(role) { return ROLES.indexOf(state.role) >= ROLES.indexOf(role); }
@@ -230,7 +230,8 @@ async function showKeys() {
 
 // -- routing and sign-in --------------------------------------------------------------------------------------------
 async function route() {
-  flash("");
+  flash(state.pending || "");
+  state.pending = "";
   if (!state.role) { show("signin"); $("nav").hidden = true; return; }
   $("nav").hidden = false;
   const [, view, arg] = (location.hash || "#/people").split("/");
@@ -301,14 +302,14 @@ function setup() {
   busy($("rename-form"), async () => {
     const person = await api(`/people/${encodeURIComponent(current.name)}`, { method: "PATCH",
       json: { name: $("rename-name").value.trim() } });
+    state.pending = `Renamed to ${person.name}.`;
     location.hash = `#/person/${encodeURIComponent(person.name)}`;
-    flash(`Renamed to ${person.name}.`);
   });
   busy($("merge-form"), async () => {
     const into = $("merge-target").value;
     await api(`/people/${encodeURIComponent(current.name)}/merge`, { method: "POST", json: { into } });
+    state.pending = `Merged into ${into}.`;
     location.hash = `#/person/${encodeURIComponent(into)}`;
-    flash(`Merged into ${into}.`);
   });
   $("delete-person").addEventListener("click", () => {
     $("delete-question").textContent = `Delete ${current.name} and ${current.samples} face(s)? This cannot be undone.`;
@@ -318,9 +319,8 @@ function setup() {
   $("delete-yes").addEventListener("click", async () => {
     try {
       await api(`/people/${encodeURIComponent(current.name)}`, { method: "DELETE" });
-      const gone = current.name;
+      state.pending = `Deleted ${current.name}.`;
       location.hash = "#/people";
-      setTimeout(() => flash(`Deleted ${gone}.`), 50);
     } catch (err) { flash(err.message, true); }
   });
   busy($("recognise-form"), async () => {
