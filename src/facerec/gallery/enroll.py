@@ -18,14 +18,15 @@ from facerec.files import bytes_sha256, find_images
 from facerec.gallery.base import Gallery, model_id_for
 from facerec.gallery.errors import GalleryError
 from facerec.gallery.records import NewSample
+from facerec.images import DEFAULT_MAX_PIXELS
 from facerec.types import Box
 
 if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
     from facerec.batch import BatchProcessor, FileResult
 
-__all__ = ["CROP_SIZE_PX", "EnrollOutcome", "EnrollReport", "EnrollStatus", "enroll", "face_crop_jpeg",
-           "file_sha256"]
+__all__ = ["CROP_SIZE_PX", "EnrollOutcome", "EnrollReport", "EnrollStatus", "enroll", "enroll_photo",
+           "face_crop_jpeg", "file_sha256"]
 
 #: The longer side of stored face crops, in pixels.
 CROP_SIZE_PX = 112
@@ -184,7 +185,8 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
                   else (photo, None if photo.outcome is not None else _from_result(next(results)))
                   for photo in checked)
     for done, (photo, analysed) in enumerate(photos, start=1):
-        outcome = photo.outcome or _store(gallery, engine, photo, analysed, model_id, store_crops, crop_size_px)
+        outcome = photo.outcome or _store(gallery, engine, photo, analysed, model_id, store_crops, crop_size_px,
+                                          max_pixels=engine.max_pixels)
         report.outcomes.append(outcome)
         if on_progress is not None:
             on_progress(done, len(files), outcome)
@@ -231,6 +233,47 @@ def _check(gallery: Gallery, root: Path, path: Path, *, keep_data: bool = True) 
     except OSError as exc:
         return _Photo(path, name, outcome=EnrollOutcome(path, name, "unreadable",
                                                         message=f"cannot read: {exc.strerror or exc}"))
+    return _photo(gallery, path, name, data, keep_data=keep_data)
+
+
+def enroll_photo(gallery: Gallery, name: str, data: bytes, *, analyzer: FaceAnalyzer | None = None,
+                 source: str | os.PathLike[str] = "<upload>", model_id: str | None = None, store_crops: bool = False,
+                 crop_size_px: int = CROP_SIZE_PX, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> EnrollOutcome:
+    """Enroll one photo (its encoded bytes) as a face sample of person ``name``: what :func:`enroll` does with each
+    file, for photos that come from elsewhere (an upload to ``facerec serve``).
+
+    The photo must show exactly one face; the person is created with their first sample, in one transaction.
+    A photo stored already for that person (same content hash) is ``unchanged`` and not analysed again, and so is
+    one that another enrollment stored between the check and the write ("stored meanwhile by another enrollment").
+
+    Args:
+        gallery: where to store the sample.
+        name: the person.
+        data: the photo's file content.
+        analyzer: detects and embeds (default: the shared analyzer with default options).
+        source: where the photo came from, as recorded in the sample.
+        model_id: the analyzer's model id when known already (see :func:`model_id_for`).
+        store_crops: also store a small JPEG crop of the face.
+        crop_size_px: the crop's longer side.
+        max_pixels: refuse photos with more pixels than this (``unreadable``).
+
+    Returns:
+        The photo's outcome (``enrolled``, ``unchanged``, ``no_face``, ``several_faces`` or ``unreadable``).
+
+    Raises:
+        ModelMismatchError: the gallery holds embeddings of another model.
+    """
+    from facerec.analyzer import get_analyzer
+
+    engine = analyzer or get_analyzer()
+    model_id = model_id or model_id_for(engine)
+    photo = _photo(gallery, Path(source), name, data)
+    return photo.outcome or _store(gallery, engine, photo, None, model_id, store_crops, crop_size_px,
+                                   max_pixels=max_pixels)
+
+
+def _photo(gallery: Gallery, path: Path, name: str, data: bytes, *, keep_data: bool = True) -> _Photo:
+    """A photo read: its hash and person, with its outcome when it is stored already."""
     sha = file_sha256(data)
     person = gallery.find_person(name)
     if person is not None and gallery.has_source(person, sha):
@@ -241,8 +284,9 @@ def _check(gallery: Gallery, root: Path, path: Path, *, keep_data: bool = True) 
 
 
 def _store(gallery: Gallery, engine: FaceAnalyzer, photo: _Photo, analysed: _Analysed | None, model_id: str,
-           store_crops: bool, crop_size_px: int) -> EnrollOutcome:
-    """Analyse ``photo`` (unless ``analysed`` already) and store its one face."""
+           store_crops: bool, crop_size_px: int, *, max_pixels: int | None) -> EnrollOutcome:
+    """Analyse ``photo`` (unless ``analysed`` already) and store its one face; ``max_pixels`` is the limit when
+    the photo is read here."""
     from facerec.images import load_image_with_notes
 
     path, name = photo.path, photo.name
@@ -250,7 +294,7 @@ def _store(gallery: Gallery, engine: FaceAnalyzer, photo: _Photo, analysed: _Ana
     if analysed is None:
         try:
             rgb, notes = load_image_with_notes(photo.data if photo.data is not None else path,
-                                               max_pixels=engine.max_pixels)
+                                               max_pixels=max_pixels)
         except ImageError as exc:
             return EnrollOutcome(path, name, "unreadable", message=exc.reason)
         analysed = _Analysed(engine.analyze(rgb), notes)
