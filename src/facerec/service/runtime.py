@@ -7,8 +7,8 @@ both of which release the GIL, one set of models is loaded once (a process each 
 gallery and its search index stay in one place. Jobs beyond ``capacity`` (running plus waiting) are refused at once
 with 503 and ``Retry-After``, so a burst cannot grow memory without bound.
 
-Until the analyzer is thread-safe (dlib's HOG detector is not re-entrant) the analyzer's calls are serialised by
-one lock here (:attr:`FaceService.analyzer_lock`, see :data:`ANALYZER_THREAD_SAFE`); gallery searches are
+The shared analyzer is thread-safe (issue 16: each thread borrows its own dlib HOG detector, dlib's networks take
+turns), so inference threads call it at once (:data:`ANALYZER_THREAD_SAFE`); gallery searches are
 serialised by another (the search index catches up with the gallery lazily). Writes need no lock of ours: each is
 one transaction of the gallery, and a sample of the same photo, person and box is stored once whatever the order
 (a unique index).
@@ -47,11 +47,11 @@ __all__ = ["ANALYZER_THREAD_SAFE", "KEPT_CLUSTERINGS", "Cluster", "FaceService",
 
 T = TypeVar("T")
 
-#: Whether one :class:`~facerec.analyzer.FaceAnalyzer` may be called from several threads at once. ``False`` until
-#: the thread-safe analyzer of issue 16 is on main (dlib's HOG detector is not re-entrant): the service then runs
-#: one analyzer call at a time (:attr:`FaceService.analyzer_lock`). Set it to ``True`` with that change, and
-#: ``tests/test_service_server.py`` checks that concurrent answers still equal the serial ones.
-ANALYZER_THREAD_SAFE = False
+#: Whether one :class:`~facerec.analyzer.FaceAnalyzer` may be called from several threads at once: ``True`` since
+#: the analyzer lends each thread its own dlib HOG detector (:mod:`facerec.concurrency`). ``False`` would serialise
+#: the analyzer's calls behind :attr:`FaceService.analyzer_lock`. ``tests/test_service_server.py`` checks that
+#: concurrent answers equal the serial ones.
+ANALYZER_THREAD_SAFE = True
 
 #: How many uploads' clusters are kept for naming (the oldest are forgotten first).
 KEPT_CLUSTERINGS = 32
