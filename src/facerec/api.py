@@ -5,6 +5,7 @@ built for its options (one per distinct set of options, kept for reuse), so resu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -24,6 +25,7 @@ from facerec.analyzer import (
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, Verification, verify_embeddings
 from facerec.errors import FaceNotFoundError
 from facerec.images import ImageInput, describe_source, load_image
+from facerec.metric import DEFAULT_COMPARISON, Comparison, LearnedMetric, comparison_name, resolve_comparison
 from facerec.types import Box, Face
 
 __all__ = ["align_faces", "detect_faces", "embed_faces", "face_landmarks", "get_analyzer", "verify"]
@@ -95,21 +97,37 @@ def embed_faces(image: ImageInput, faces: Sequence[Face | Box] | None = None, *,
 
 
 def verify(a: ImageInput | Any, b: ImageInput | Any, *, distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD,
-           pick: FacePick = "largest", analyzer: FaceAnalyzer | None = None) -> Verification:
+           pick: FacePick = "largest", analyzer: FaceAnalyzer | None = None,
+           comparison: Comparison | LearnedMetric | None = DEFAULT_COMPARISON) -> Verification:
     """Are ``a`` and ``b`` the same person?
 
     Args:
         a, b: images (one face is taken from each: see ``pick``) or ready 128-d embeddings.
-        distance_threshold: the largest distance called "same". Lower is stricter; 0.6 is typical.
+        distance_threshold: the largest distance called "same". Lower is stricter; 0.6 is typical (for the
+            learned comparison too: its scale puts the same false-accept rate at 0.6 as Euclidean's on LFW).
         pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
         analyzer: the analyzer to use (default: the shared one with default options).
+        comparison: ``"auto"`` (default: the learned comparison shipped with facerec when it fits the analyzer's
+            model, see :mod:`facerec.metric`), ``"learned"``, ``"euclidean"`` (dlib's plain distance) or a
+            fitted :class:`~facerec.metric.LearnedMetric`.
 
     Raises:
         FaceNotFoundError: a photo holds no face.
+        MetricMismatchError: ``comparison="learned"`` with an analyzer of another embedding model.
     """
     engine = analyzer or get_analyzer()
+    metric = resolve_comparison(comparison, _model_id(engine)) if comparison not in (None, "euclidean") else None
     vectors = [_embedding_of(x, engine, pick) for x in (a, b)]
-    return verify_embeddings(vectors[0], vectors[1], distance_threshold)
+    if metric is not None:
+        vectors = [metric.transform(v) for v in vectors]
+    result = verify_embeddings(vectors[0], vectors[1], distance_threshold)
+    return replace(result, comparison=comparison_name(metric))
+
+
+def _model_id(engine: FaceAnalyzer) -> str:
+    from facerec.gallery.base import model_id_for  # the id lives beside the galleries that record it
+
+    return model_id_for(engine)
 
 
 def _embedding_of(x: Any, engine: FaceAnalyzer, pick: FacePick) -> npt.NDArray[np.float32]:

@@ -32,6 +32,7 @@ from facerec.analyzer import FaceAnalyzer, pick_face
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
 from facerec.images import load_image
+from facerec.metric import LearnedMetric
 from facerec.types import Box, Face
 
 __all__ = [
@@ -147,11 +148,14 @@ class KnownPeople:
         names: the person of each row.
         embeddings: ``(n, 128)`` float32 array.
         sources: the photo each row came from.
+        metric: the learned comparison to measure distances with (``None``: Euclidean; see
+            :mod:`facerec.metric`).
     """
 
     names: tuple[str, ...]
     embeddings: npt.NDArray[np.float32]
     sources: tuple[Path, ...] = ()
+    metric: LearnedMetric | None = None
 
     def __post_init__(self) -> None:
         if self.embeddings.shape != (len(self.names), 128):
@@ -178,7 +182,8 @@ class KnownPeople:
             raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
         if not self.names:
             return Match(UNKNOWN, None, None)
-        distances = face_distance(self.embeddings, embedding)
+        distances = face_distance(self.embeddings, embedding) if self.metric is None \
+            else self.metric.distance(self.embeddings, embedding)
         best = int(np.argmin(distances))
         distance = float(distances[best])
         nearest = self.names[best]

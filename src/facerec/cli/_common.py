@@ -25,6 +25,7 @@ from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders
 from facerec.errors import FacerecError
+from facerec.metric import COMPARISONS, DEFAULT_COMPARISON, Comparison
 
 if TYPE_CHECKING:
     from facerec.gallery import Gallery
@@ -179,6 +180,28 @@ def calibration_option(func: F) -> F:
              "probability P(same person | distance) and the default threshold is the calibration's. Default: "
              "$FACEREC_CALIBRATION if set, else none, and the probability is left blank (null in JSON).",
     )(func)
+
+
+def comparison_option(func: F) -> F:
+    """``--comparison auto|learned|euclidean`` (see :func:`resolve_comparison_option`)."""
+    return click.option(
+        "--comparison", type=click.Choice(COMPARISONS), default=None,
+        help="How two faces are compared. 'learned': embeddings mapped by the comparison facerec fitted on LFW "
+             "(fewer errors at the same threshold; docs/BENCHMARKS.md, 'Learned comparison'); 'euclidean': "
+             "dlib's plain distance; 'auto': the learned one when it was fitted for this embedding model, else "
+             "Euclidean. Default: the --calibration's comparison when one is loaded, else auto.",
+    )(func)
+
+
+def resolve_comparison_option(comparison: str | None, calibration: Calibration | None) -> Comparison:
+    """The comparison to use: ``--comparison`` when given (it must agree with a loaded calibration's), else the
+    calibration's, else :data:`facerec.metric.DEFAULT_COMPARISON`."""
+    if calibration is not None:
+        if comparison is not None and comparison != "auto" and comparison != calibration.comparison:
+            raise click.UsageError(f"--comparison {comparison} disagrees with the calibration, which was made "
+                                   f"with the {calibration.comparison} comparison")
+        return calibration.comparison  # type: ignore[return-value]
+    return (comparison or DEFAULT_COMPARISON)  # type: ignore[return-value]
 
 
 def load_calibration_option(path: Path | None) -> Calibration | None:

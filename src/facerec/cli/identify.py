@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from facerec.cli._common import (
     batch_options,
     box_cell,
     calibration_option,
+    comparison_option,
     conclude,
     error_line,
     errors_document,
@@ -35,11 +37,13 @@ from facerec.cli._common import (
     match_probability,
     output_format,
     output_options,
+    resolve_comparison_option,
     resolve_threshold,
     run_files,
     threshold_option,
 )
-from facerec.errors import ImageError
+from facerec.errors import FacerecError, ImageError
+from facerec.metric import Comparison, LearnedMetric, resolve_comparison
 
 if TYPE_CHECKING:
     from facerec.gallery import Gallery, Identification
@@ -64,6 +68,7 @@ DEFAULT_TOP_K = 3
                    f"[default: {DEFAULT_TOP_K}]")
 @threshold_option
 @calibration_option
+@comparison_option
 @click.option("--draw", "draw_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Write a copy of each photo with boxes and names into OUT_DIR (green known, red unknown).")
 @analyzer_options(embedder=True)
@@ -72,7 +77,7 @@ DEFAULT_TOP_K = 3
 @click.pass_context
 def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: str | None, photos: tuple[Path, ...],
              top_k: int | None, distance_threshold: float | None, calibration_path: Path | None,
-             draw_dir: Path | None, workers: int, quiet: bool, as_json: bool, as_csv: bool, **analyzer: Any) -> None:
+             comparison: str | None, draw_dir: Path | None, workers: int, quiet: bool, as_json: bool, as_csv: bool, **analyzer: Any) -> None:
     """Name the people in PHOTOS (files, or folders searched recursively).
 
     \b
@@ -101,10 +106,12 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     candidates = top_k or DEFAULT_TOP_K
     calibration = load_calibration_option(calibration_path)
     threshold = resolve_threshold(distance_threshold, calibration)
+    how = resolve_comparison_option(comparison, calibration)
     files = expand_paths(photos)
     with BatchProcessor(workers=workers, **analyzer) as batch:
         if known_dir is not None:
             known, known_failures = _load_known(batch, known_dir, quiet)
+            known = replace(known, metric=_known_metric(batch, how))
             results = run_files(batch, files, quiet=quiet, label="identify", operation="identify", known=known,
                                 distance_threshold=threshold, draw_dir=draw_dir)
             answers: list[list[Any]] = [list(r.matches or ()) for r in results]
@@ -113,7 +120,7 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
             known_failures = []
             results, answers, location = _identify_in_gallery(batch, gallery_location, files, quiet=quiet,
                                                                distance_threshold=threshold, top_k=candidates,
-                                                               draw_dir=draw_dir)
+                                                               draw_dir=draw_dir, comparison=how)
             source = {"gallery": location, "top_k": candidates}
     rows = [(r, a) for r, a in zip(results, answers) if r.ok]
     drawn = sum(1 for r, _ in rows if r.annotated is not None)
@@ -129,7 +136,7 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
             if result.annotated is not None:
                 entry["annotated"] = str(result.annotated)
             files_out.append(entry)
-        return {"threshold": threshold, "calibration": None if calibration_path is None else str(calibration_path),
+        return {"threshold": threshold, "comparison": how, "calibration": None if calibration_path is None else str(calibration_path),
                 **source, "files": files_out,
                 "errors": errors_document(known_failures) + errors_document(results)}
 
@@ -167,9 +174,19 @@ def _open_gallery(location: str | None) -> Gallery:
         raise
 
 
+def _known_metric(batch: BatchProcessor, comparison: Comparison) -> LearnedMetric | None:
+    """The learned map for ``--known`` matching (``None``: Euclidean)."""
+    from facerec.gallery import model_id_for
+
+    try:
+        return resolve_comparison(comparison, model_id_for(batch.analyzer))
+    except FacerecError as exc:
+        raise Fail(str(exc)) from None
+
+
 def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Sequence[Path], *, quiet: bool,
                          distance_threshold: float, top_k: int, draw_dir: Path | None,
-                         ) -> tuple[list[FileResult], list[list[Any]], str]:
+                         comparison: Comparison = "auto") -> tuple[list[FileResult], list[list[Any]], str]:
     """Embed every photo with ``batch``, then name its faces from the gallery (and draw them).
 
     Returns:
@@ -185,7 +202,7 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
         announce_index_build(gallery, quiet=quiet)
         answers: list[list[Any]] = [
             identify_faces(gallery, list(r.faces), analyzer=batch.analyzer, distance_threshold=distance_threshold,
-                           top_k=top_k) if r.ok else [] for r in results]
+                           top_k=top_k, comparison=comparison) if r.ok else [] for r in results]
         location_text = gallery.location
     if draw_dir is not None:
         results = [_draw(result, found, out) if result.ok else result

@@ -22,6 +22,7 @@ from facerec.cli._common import (
     analyzer_options,
     batch_options,
     box_cell,
+    comparison_option,
     emit,
     error_line,
     errors_document,
@@ -29,6 +30,7 @@ from facerec.cli._common import (
     expand_paths,
     output_format,
     output_options,
+    resolve_comparison_option,
     run_files,
 )
 from facerec.types import Box, Face
@@ -187,12 +189,13 @@ def _cluster_document(rows: Sequence[ClusterRow], results: Sequence[FileResult],
               default=Path("calibration.json"), show_default=True, help="Where to write the calibration (JSON).")
 @click.option("--min-images", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Use only people with at least N photos.")
+@comparison_option
 @analyzer_options(embedder=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON instead of a summary.")
 @errors_to_fail
 def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int, quiet: bool, as_json: bool,
-              **analyzer: Any) -> None:
+              comparison: str | None, **analyzer: Any) -> None:
     """Calibrate the decision threshold on DATA_DIR, a folder with one sub-folder of photos per person.
 
     Every pair of photos of one person and every pair of different people is compared. The threshold is the
@@ -221,7 +224,12 @@ def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int
             bar[0].close()
     for photo, reason in data.skipped:
         click.echo(error_line(photo, reason), err=True)
-    result = run_calibration(data, target_far, embedder=analyzer["embedder"])
+    from facerec.gallery import model_id_for
+
+    engine = get_analyzer(**analyzer)
+    result = run_calibration(data, target_far, embedder=analyzer["embedder"],
+                             comparison=resolve_comparison_option(comparison, None),
+                             model_id=model_id_for(engine))
     try:
         result.save(out_path)
     except OSError as exc:
@@ -229,7 +237,7 @@ def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    click.echo(f"threshold  {result.threshold:.4f}  (distance; lower is stricter)\n"
+    click.echo(f"threshold  {result.threshold:.4f}  ({result.comparison} distance; lower is stricter)\n"
                f"FAR        {result.far:.2e}  (target {result.target_far:.0e}; {result.impostor_pairs} pairs of "
                f"different people)\n"
                f"FRR        {result.frr:.4f}  ({result.genuine_pairs} pairs of the same person)\n"

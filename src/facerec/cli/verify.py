@@ -13,11 +13,13 @@ from facerec.cli._common import (
     EXIT_OK,
     analyzer_options,
     calibration_option,
+    comparison_option,
     emit,
     load_calibration_option,
     match_probability,
     output_format,
     output_options,
+    resolve_comparison_option,
     resolve_threshold,
     threshold_option,
 )
@@ -28,15 +30,16 @@ from facerec.cli._common import (
 @click.argument("b", type=click.Path(path_type=Path))
 @threshold_option
 @calibration_option
+@comparison_option
 @analyzer_options(embedder=True)
 @output_options
 @click.pass_context
 def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float | None, calibration_path: Path | None,
-           as_json: bool, as_csv: bool, **analyzer: Any) -> None:
+           comparison: str | None, as_json: bool, as_csv: bool, **analyzer: Any) -> None:
     """Say whether photos A and B show the same person.
 
     The largest face of each photo is compared. Prints the distance between their embeddings (lower is more
-    alike), the threshold, the probability that they are the same person, and "same" or "different". The
+    alike; learned by default, see --comparison), the threshold, the probability that they are the same person, and "same" or "different". The
     probability P(same | distance) comes from --calibration; without one it is left blank (null in JSON).
 
     \b
@@ -48,7 +51,8 @@ def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float | 
     fmt = output_format(as_json, as_csv)
     calibration = load_calibration_option(calibration_path)
     threshold = resolve_threshold(distance_threshold, calibration)
-    result = facerec.verify(a, b, distance_threshold=threshold, analyzer=facerec.get_analyzer(**analyzer))
+    result = facerec.verify(a, b, distance_threshold=threshold, analyzer=facerec.get_analyzer(**analyzer),
+                            comparison=resolve_comparison_option(comparison, calibration))
     probability = match_probability(calibration, result.distance)
     verdict = "same" if result.same else "different"
 
