@@ -233,7 +233,8 @@ def main() -> int:
                 t0 = time.perf_counter()
                 ten = mean_se(tenfold(pairs, sets, emb, METHODS[name], fit_emb))
                 hal = mean_se(half(pairs, sets, emb, METHODS[name], fit_emb))
-                rows.append({"view": view, "fit_view": fit_view, "pick": pick_name, "method": name, "tenfold": ten, "half": hal,
+                rows.append({"view": view, "fit_view": fit_view, "pick": pick_name, "method": name, "tenfold": ten,
+                             "half": hal,
                              "photos": len(emb), "pair_photos_missing": missing})
                 sys.stderr.write(f"{view} {pick_name} {name}: 10-fold {ten[0]:.2%} ± {ten[1]:.2%}, half "
                                  f"{hal[0]:.2%} ± {hal[1]:.2%} ({time.perf_counter() - t0:.0f} s)\n")

@@ -72,7 +72,8 @@ def _best_threshold(same: npt.NDArray[np.float64], different: npt.NDArray[np.flo
     order = np.argsort(values, kind="stable")
     values, labels = values[order], labels[order]
     # accepting the first i pairs (distance <= values[i - 1]): right = same among them + different after them
-    right = np.concatenate([[0.0], np.cumsum(labels)]) + (len(different) - np.concatenate([[0.0], np.cumsum(1 - labels)]))
+    accepted_same = np.concatenate([[0.0], np.cumsum(labels)])
+    right = accepted_same + (len(different) - np.concatenate([[0.0], np.cumsum(1 - labels)]))
     best = int(np.argmax(right))
     if best == 0:
         return float(values[0]) * 0.5
@@ -159,7 +160,9 @@ class LearnedMetric:
         self.projection_ = projection.astype(np.float32)
         self.scale_ = 1.0
         self.scale_, far = self._fitted_scale(X64, inverse)
-        self.info_ = {"threshold": DEFAULT_DISTANCE_THRESHOLD, "far_at_threshold": far,"method": self.method, "dims": dims, "shrinkage": self.shrinkage,
+        self.info_: dict[str, Any] = {
+                      "threshold": DEFAULT_DISTANCE_THRESHOLD, "far_at_threshold": far, "method": self.method,
+                      "dims": dims, "shrinkage": self.shrinkage,
                       "normalize": self.normalize, "model_id": model_id, "n_embeddings": len(X64),
                       "n_people": len(counts), "n_people_with_two_or_more": int((counts >= 2).sum()),
                       "note": note}

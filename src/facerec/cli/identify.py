@@ -77,7 +77,8 @@ DEFAULT_TOP_K = 3
 @click.pass_context
 def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: str | None, photos: tuple[Path, ...],
              top_k: int | None, distance_threshold: float | None, calibration_path: Path | None,
-             comparison: str | None, draw_dir: Path | None, workers: int, quiet: bool, as_json: bool, as_csv: bool, **analyzer: Any) -> None:
+             comparison: str | None, draw_dir: Path | None, workers: int, quiet: bool, as_json: bool, as_csv: bool,
+             **analyzer: Any) -> None:
     """Name the people in PHOTOS (files, or folders searched recursively).
 
     \b
@@ -136,7 +137,8 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
             if result.annotated is not None:
                 entry["annotated"] = str(result.annotated)
             files_out.append(entry)
-        return {"threshold": threshold, "comparison": how, "calibration": None if calibration_path is None else str(calibration_path),
+        return {"threshold": threshold, "comparison": how,
+                "calibration": None if calibration_path is None else str(calibration_path),
                 **source, "files": files_out,
                 "errors": errors_document(known_failures) + errors_document(results)}
 
