@@ -63,15 +63,20 @@ def read_people_sets(path: Path) -> list[set[str]]:
     return sets
 
 
-def load_embeddings(cache_dir: Path, view: str, pick: int, jitters: int = 10) -> dict[str, np.ndarray]:
-    """``{photo key: embedding}`` of every cached photo (CNN fallback used where HOG found none)."""
-    det = lv.DetectionCache(cache_dir, "cnn")
-    emb = lv.EmbeddingCache(cache_dir / f"embed-hog-up{lv.UPSAMPLE}-fb-cnn-onnx.npz")
+def load_embeddings(cache_dirs: list[Path], view: str, pick: int, jitters: int = 10) -> dict[str, np.ndarray]:
+    """``{photo key: embedding}`` of every cached photo (CNN fallback used where HOG found none); the views of
+    several caches (same detections) are merged, e.g. ``plain``/``flip`` from one and ``jitter10`` from another."""
+    det = lv.DetectionCache(cache_dirs[0], "cnn")
+    vectors: dict[str, dict[str, np.ndarray]] = {}
+    for folder in cache_dirs:
+        emb = lv.EmbeddingCache(folder / f"embed-hog-up{lv.UPSAMPLE}-fb-cnn-onnx.npz")
+        for key, views in emb.vectors.items():
+            vectors.setdefault(key, {}).update(views)
     out = {}
-    for key, vectors in emb.vectors.items():
+    for key, views in vectors.items():
         if len(det.faces(key, True)[0]) == 0:
             continue
-        vec = lv.variant_vector(vectors, view, pick, jitters)
+        vec = lv.variant_vector(views, view, pick, jitters)
         if vec is not None:
             out[key] = np.asarray(vec, dtype=np.float64)
     return out
@@ -206,7 +211,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lfw", type=Path, default=lv.DEFAULT_LFW)
-    parser.add_argument("--cache-dir", type=Path, required=True)
+    parser.add_argument("--cache-dir", type=Path, required=True, action="append",
+                        help="lfw_verify-format cache (repeat to merge the views of several)")
     parser.add_argument("--views", default="flip,plain", help="embedding views to score (plain, flip, jitter, "
                         "flip+jitter)")
     parser.add_argument("--picks", default="largest,central")

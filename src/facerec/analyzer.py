@@ -19,6 +19,7 @@ from facerec.detection import DETECTORS, Detector, create_detector, detect
 from facerec.embedding import EMBEDDERS, Embedder, create_embedder, embed_chips
 from facerec.errors import ConfigurationError
 from facerec.images import ImageInput, load_image
+from facerec.presets import preset_options
 from facerec.registry import Registry
 from facerec.types import Box, Detection, Face
 
@@ -34,6 +35,11 @@ DEFAULT_FLIP = True
 DEFAULT_EMBEDDER = "onnx"
 
 FacePick = Literal["largest", "central", "best"]
+
+#: The defaults of the options a preset may set (a preset's value applies where the option is left at these).
+_DEFAULTS: dict[str, Any] = {"detector": DEFAULT_DETECTOR, "embedder": DEFAULT_EMBEDDER, "upsample": 1,
+                             "max_side": None, "min_face_size_px": 0, "fallback_detector": DEFAULT_FALLBACK_DETECTOR,
+                             "landmarks": 5, "num_jitters": 1, "flip": DEFAULT_FLIP}
 
 
 def pick_face(faces: Sequence[Face], image_shape: tuple[int, ...], how: FacePick = "largest") -> Face | None:
@@ -77,6 +83,9 @@ class FaceAnalyzer:
         embedder_options: extra keyword options for the embedder's constructor (e.g. ``threads`` for ``onnx``).
         threads: ONNX Runtime threads for every part that runs on it (detector, fallback detector, embedder);
             ``None``: one per core. Options given for a part win. Worker processes use 1.
+        preset: start from a named set of options (:data:`facerec.presets.PRESETS`): ``"fast"`` (the defaults)
+            or ``"accurate"`` (10 jitters + flip: about 5x the embedding time; LFW figures in
+            docs/BENCHMARKS.md). Options given with a non-default value win over the preset's.
     """
 
     def __init__(self, *, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
@@ -84,7 +93,18 @@ class FaceAnalyzer:
                  fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
                  flip: bool = DEFAULT_FLIP, keep_chips: bool = False,
                  detector_options: dict[str, Any] | None = None,
-                 embedder_options: dict[str, Any] | None = None, threads: int | None = None) -> None:
+                 embedder_options: dict[str, Any] | None = None, threads: int | None = None,
+                 preset: str | None = None) -> None:
+        if preset is not None:  # the preset's values, unless an option was given with a non-default value
+            given = {"detector": detector, "embedder": embedder, "upsample": upsample, "max_side": max_side,
+                     "min_face_size_px": min_face_size_px, "fallback_detector": fallback_detector,
+                     "landmarks": landmarks, "num_jitters": num_jitters, "flip": flip}
+            chosen = {**given, **{k: v for k, v in preset_options(preset).items() if given[k] == _DEFAULTS[k]}}
+            detector, embedder, upsample, max_side = (chosen["detector"], chosen["embedder"], chosen["upsample"],
+                                                      chosen["max_side"])
+            min_face_size_px, fallback_detector = chosen["min_face_size_px"], chosen["fallback_detector"]
+            landmarks, num_jitters, flip = chosen["landmarks"], chosen["num_jitters"], chosen["flip"]
+        self.preset = preset
         if landmarks not in (5, 68):
             raise ConfigurationError(f"landmarks must be 5 or 68, got {landmarks}")
         if num_jitters < 1:

@@ -33,19 +33,21 @@ __all__ = ["align_faces", "detect_faces", "embed_faces", "face_landmarks", "get_
 
 @lru_cache(maxsize=16)
 def _analyzer(detector: str, embedder: str, upsample: int, min_face_size_px: int, max_side: int | None,
-              fallback_detector: str | None, landmarks: int, num_jitters: int, flip: bool) -> FaceAnalyzer:
+              fallback_detector: str | None, landmarks: int, num_jitters: int, flip: bool,
+              preset: str | None = None) -> FaceAnalyzer:
     return FaceAnalyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
                         max_side=max_side, fallback_detector=fallback_detector, landmarks=landmarks,
-                        num_jitters=num_jitters, flip=flip)
+                        num_jitters=num_jitters, flip=flip, preset=preset)
 
 
 def get_analyzer(*, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
                  min_face_size_px: int = 0, max_side: int | None = None,
                  fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
-                 flip: bool = DEFAULT_FLIP) -> FaceAnalyzer:
-    """The shared analyzer for these options (created once, models loaded on first use)."""
+                 flip: bool = DEFAULT_FLIP, preset: str | None = None) -> FaceAnalyzer:
+    """The shared analyzer for these options (created once, models loaded on first use); ``preset``: see
+    :class:`FaceAnalyzer` (``"fast"`` or ``"accurate"``)."""
     return _analyzer(detector, embedder, upsample, min_face_size_px, max_side, fallback_detector, landmarks,
-                     num_jitters, flip)
+                     num_jitters, flip, preset)
 
 
 def detect_faces(image: ImageInput, *, detector: str = DEFAULT_DETECTOR, upsample: int = 1,
