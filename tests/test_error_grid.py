@@ -7,6 +7,7 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,8 @@ def blank_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_grid_shows_both_chips_of_each_pair_and_a_tile_for_no_face(test_images: Path, blank_photo: Path) -> None:
     variant = Variant(embedder="onnx", upsample=0)
-    errors = [{"kind": "false accept", "photo_a": "obama.jpg", "photo_b": "biden.jpg", "distance": 0.55,
+    errors: list[dict[str, Any]] = [
+              {"kind": "false accept", "photo_a": "obama.jpg", "photo_b": "biden.jpg", "distance": 0.55,
                "threshold": 0.6, "fold": 0},
               {"kind": "false reject (no face)", "photo_a": "obama2.jpg", "photo_b": str(blank_photo),
                "distance": None, "threshold": 0.6, "fold": 1}]

@@ -175,7 +175,8 @@ def evaluate() -> None:
 @_pipeline_options
 @_run_options
 def verify_cmd(pairs_file: Path, data_root: Path | None, folds: int, seed: int, per_fold: int | None,
-               far_targets: str, error_grid: bool, detector: str, embedder: str | None, upsample: int, landmarks: str, flip: bool,
+               far_targets: str, error_grid: bool, detector: str, embedder: str | None, upsample: int, landmarks: str,
+               flip: bool,
                jitters: int, fallback_detector: str | None, pick: str, variants: tuple[str, ...], workers: int,
                cache_dir: Path, no_cache: bool, out_dir: Path, name: str | None, quiet: bool) -> None:
     """Verification on PAIRS_FILE: LFW's pairs.txt (10 folds) or a CSV of path1,path2,same (k folds).

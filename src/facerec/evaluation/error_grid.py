@@ -53,8 +53,8 @@ def face_chip_for(path: Path, variant: Variant, size: int) -> npt.NDArray[np.uin
     marks = aligned[0].landmarks
     if marks is None:
         return None
-    chips: npt.NDArray[np.uint8] = face_chips(rgb, [marks], size=size)
-    return chips[0]
+    chip: npt.NDArray[np.uint8] = np.asarray(face_chips(rgb, [marks], size=size)[0], dtype=np.uint8)
+    return chip
 
 
 def error_grid(errors: Sequence[dict[str, Any]], path_of: Callable[[str], Path], variant: Variant, *,
