@@ -54,10 +54,12 @@ def test_lda_separates_people_better_than_euclidean_on_anisotropic_data() -> Non
 @pytest.mark.parametrize("method", ["lda", "wccn", "whiten"])
 def test_fit_transform_save_load_round_trip(method: str, tmp_path: Path) -> None:
     X, y = _people()
-    metric = LearnedMetric(method, dims=32 if method == "lda" else None).fit(X, y, model_id="m/5pt", note="t")  # type: ignore[arg-type]
+    metric = LearnedMetric(method, dims=32 if method == "lda" else None,  # type: ignore[arg-type]
+                           normalize=method == "wccn").fit(X, y, model_id="m/5pt", note="t")
     Z = metric.transform(X)
     assert Z.dtype == np.float32 and Z.shape == (len(X), 32 if method == "lda" else 128)
-    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), metric.scale_, rtol=1e-5)
+    if metric.normalize:
+        np.testing.assert_allclose(np.linalg.norm(Z, axis=1), metric.scale_, rtol=1e-5)
     assert metric.transform(X[0]).shape == (Z.shape[1],)
     metric.save(tmp_path / "m.npz")
     again = LearnedMetric.load(tmp_path / "m.npz")
@@ -115,17 +117,17 @@ def test_shipped_map_is_small_and_names_the_default_model() -> None:
 
 def test_verify_with_the_learned_comparison_on_real_photos(test_images: Path, hog_analyzer) -> None:  # type: ignore[no-untyped-def]
     obama, obama2, biden = (test_images / f for f in ("obama.jpg", "obama2.jpg", "biden.jpg"))
-    plain = facerec.verify(obama, obama2, analyzer=hog_analyzer, comparison="euclidean")
-    learned = facerec.verify(obama, obama2, analyzer=hog_analyzer)
+    plain = facerec.verify(obama, obama2, analyzer=hog_analyzer)
+    learned = facerec.verify(obama, obama2, analyzer=hog_analyzer, comparison="learned")
     assert plain.comparison == "euclidean" and learned.comparison.startswith("learned")
     assert learned.same and plain.same and learned.distance != pytest.approx(plain.distance, abs=1e-4)
     a, b = (hog_analyzer.analyze(p)[0].embedding for p in (obama, obama2))
     assert learned.distance == pytest.approx(float(default_metric().distance(a, b)), abs=1e-5)
-    assert not facerec.verify(obama, biden, analyzer=hog_analyzer).same
+    assert not facerec.verify(obama, biden, analyzer=hog_analyzer, comparison="learned").same
     with pytest.raises(MetricMismatchError):
         facerec.verify(obama, obama2, analyzer=facerec.FaceAnalyzer(landmarks=68), comparison="learned")
     # auto falls back to Euclidean for a model the map was not fitted on
-    other = facerec.verify(obama, obama2, analyzer=facerec.FaceAnalyzer(landmarks=68))
+    other = facerec.verify(obama, obama2, analyzer=facerec.FaceAnalyzer(landmarks=68), comparison="auto")
     assert other.comparison == "euclidean"
 
 
@@ -139,8 +141,8 @@ def test_identify_reranks_with_the_learned_distance(tmp_path: Path, test_images:
     with SQLiteGallery(tmp_path / "g.sqlite") as gallery:
         enroll(gallery, people, analyzer=hog_analyzer)
         query = hog_analyzer.analyze(test_images / "obama3.jpg")
-        learned = identify(gallery, query, analyzer=hog_analyzer, top_k=2)
-        plain = identify(gallery, query, analyzer=hog_analyzer, top_k=2, comparison="euclidean")
+        learned = identify(gallery, query, analyzer=hog_analyzer, top_k=2, comparison="learned")
+        plain = identify(gallery, query, analyzer=hog_analyzer, top_k=2)
         assert [i.name for i in learned] == [i.name for i in plain] == ["obama"]
         metric = default_metric()
         sample_ids, person_ids = gallery.sample_people()

@@ -105,13 +105,14 @@ def verify(a: ImageInput | Any, b: ImageInput | Any, *, distance_threshold: floa
 
     Args:
         a, b: images (one face is taken from each: see ``pick``) or ready 128-d embeddings.
-        distance_threshold: the largest distance called "same". Lower is stricter; 0.6 is typical (for the
-            learned comparison too: its scale puts the same false-accept rate at 0.6 as Euclidean's on LFW).
+        distance_threshold: the largest distance called "same". Lower is stricter; 0.6 is typical (for a
+            learned comparison too: its scale gives 0.6 the false-accept rate Euclidean has at 0.6).
         pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
         analyzer: the analyzer to use (default: the shared one with default options).
-        comparison: ``"auto"`` (default: the learned comparison shipped with facerec when it fits the analyzer's
-            model, see :mod:`facerec.metric`), ``"learned"``, ``"euclidean"`` (dlib's plain distance) or a
-            fitted :class:`~facerec.metric.LearnedMetric`.
+        comparison: ``"euclidean"`` (default: dlib's plain distance; nothing learned beat it on LFW),
+            ``"learned"`` (the map fitted on LFW that ships with facerec, see :mod:`facerec.metric`), ``"auto"``
+            (that map when it was fitted for the analyzer's model) or your own fitted
+            :class:`~facerec.metric.LearnedMetric`.
 
     Raises:
         FaceNotFoundError: a photo holds no face.

@@ -186,10 +186,10 @@ def comparison_option(func: F) -> F:
     """``--comparison auto|learned|euclidean`` (see :func:`resolve_comparison_option`)."""
     return click.option(
         "--comparison", type=click.Choice(COMPARISONS), default=None,
-        help="How two faces are compared. 'learned': embeddings mapped by the comparison facerec fitted on LFW "
-             "(fewer errors at the same threshold; docs/BENCHMARKS.md, 'Learned comparison'); 'euclidean': "
-             "dlib's plain distance; 'auto': the learned one when it was fitted for this embedding model, else "
-             "Euclidean. Default: the --calibration's comparison when one is loaded, else auto.",
+        help="How two faces are compared. 'euclidean': dlib's plain distance (nothing learned beat it on LFW: "
+             "docs/BENCHMARKS.md, 'Learned comparison'); 'learned': embeddings mapped by the linear comparison "
+             "facerec fitted on LFW; 'auto': that one when it was fitted for this embedding model, else "
+             "Euclidean. Default: the --calibration's comparison when one is loaded, else euclidean.",
     )(func)
 
 

@@ -39,7 +39,7 @@ def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float | 
     """Say whether photos A and B show the same person.
 
     The largest face of each photo is compared. Prints the distance between their embeddings (lower is more
-    alike; the learned comparison by default, see --comparison), the threshold, the probability that they are the
+    alike; see --comparison), the threshold, the probability that they are the
     same person, and "same" or "different". The probability P(same | distance) comes from --calibration; without
     one it is left blank (null in JSON).
 

@@ -102,11 +102,10 @@ def identify(gallery: Gallery, image_or_faces: ImageInput | Face | Sequence[Face
             gallery's.
         distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
         top_k: how many candidate people to list per face.
-        comparison: ``"auto"`` (default: the learned comparison shipped with facerec when it was fitted for the
-            analyzer's model, else Euclidean), ``"learned"``, ``"euclidean"`` or a fitted
-            :class:`~facerec.metric.LearnedMetric`. With a learned one, the gallery's Euclidean search proposes
-            the :data:`RERANK_PEOPLE` nearest people and all their samples are re-scored; stored embeddings stay
-            raw.
+        comparison: ``"euclidean"`` (default), ``"learned"`` (the map shipped with facerec), ``"auto"`` (that
+            map when it was fitted for the analyzer's model) or a fitted :class:`~facerec.metric.LearnedMetric`.
+            With a learned one, the gallery's Euclidean search proposes the :data:`RERANK_PEOPLE` nearest people
+            and all their samples are re-scored; stored embeddings stay raw.
 
     Returns:
         One :class:`Identification` per face, in the order of the faces.
