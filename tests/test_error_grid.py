@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from facerec.evaluation.embedding_cache import Variant
 from facerec.evaluation.error_grid import error_grid, face_chip_for
-from facerec.evaluation.verify_protocol import Variant
 
 
 @pytest.fixture(scope="module")

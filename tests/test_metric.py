@@ -168,3 +168,13 @@ def test_calibrate_records_and_uses_its_comparison() -> None:
     assert answer.distance == pytest.approx(float(metric.distance(X[0], X[1])), abs=1e-5)
     old = {k: v for k, v in plain.to_dict().items() if k != "comparison"}  # files written before the field
     assert Calibration.from_dict(old).comparison == "euclidean"
+
+
+def test_analyzer_preset_fills_in_options_left_at_their_defaults() -> None:
+    accurate = facerec.FaceAnalyzer(preset="accurate")
+    assert accurate.num_jitters == 10 and accurate.flip and accurate.preset == "accurate"
+    mine = facerec.FaceAnalyzer(preset="accurate", num_jitters=3, upsample=0)
+    assert mine.num_jitters == 3 and mine.upsample == 0 and mine.flip
+    assert facerec.FaceAnalyzer(preset="fast").num_jitters == 1
+    with pytest.raises(ConfigurationError, match="preset"):
+        facerec.FaceAnalyzer(preset="slow")

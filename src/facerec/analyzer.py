@@ -1,14 +1,16 @@
 """:class:`FaceAnalyzer`: one photo -> a list of :class:`~facerec.types.Face`, with the models loaded once.
 
 The analyzer owns one detector (and an optional fallback detector used when the first finds nothing), the shape
-predictors and the embedder; each is created on first use, so building an analyzer is cheap. The flat functions in
-:mod:`facerec.api` delegate to a shared analyzer, so both paths give identical results.
+predictors and the embedder; each is created on first use, so building an analyzer is cheap. :func:`get_analyzer`
+hands out one shared analyzer per set of options: the flat functions in :mod:`facerec.api`, the gallery, the batch
+runner and the recognition data use it, so all paths give identical results and load the models once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -19,12 +21,12 @@ from facerec.detection import DETECTORS, Detector, create_detector, detect
 from facerec.embedding import EMBEDDERS, Embedder, create_embedder, embed_chips
 from facerec.errors import ConfigurationError
 from facerec.images import ImageInput, load_image
-from facerec.presets import preset_options
+from facerec.presets import resolve_preset
 from facerec.registry import Registry
 from facerec.types import Box, Detection, Face
 
 __all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "DEFAULT_FALLBACK_DETECTOR", "DEFAULT_FLIP", "FaceAnalyzer",
-           "FacePick", "pick_face"]
+           "FacePick", "get_analyzer", "pick_face"]
 
 DEFAULT_DETECTOR = "hog"
 #: Tried only when the first detector finds no face: on LFW it finds a face in all 40 photos where HOG finds none
@@ -36,10 +38,8 @@ DEFAULT_EMBEDDER = "onnx"
 
 FacePick = Literal["largest", "central", "best"]
 
-#: The defaults of the options a preset may set (a preset's value applies where the option is left at these).
-_DEFAULTS: dict[str, Any] = {"detector": DEFAULT_DETECTOR, "embedder": DEFAULT_EMBEDDER, "upsample": 1,
-                             "max_side": None, "min_face_size_px": 0, "fallback_detector": DEFAULT_FALLBACK_DETECTOR,
-                             "landmarks": 5, "num_jitters": 1, "flip": DEFAULT_FLIP}
+#: Embedders that run the same network (dlib's face ResNet) from the same file, and so share a model id.
+_RESNET_EMBEDDERS = {"dlib": "dlib-resnet-v1", "onnx": "dlib-resnet-v1"}
 
 
 def pick_face(faces: Sequence[Face], image_shape: tuple[int, ...], how: FacePick = "largest") -> Face | None:
@@ -57,6 +57,12 @@ def pick_face(faces: Sequence[Face], image_shape: tuple[int, ...], how: FacePick
         cy, cx = (image_shape[0] - 1) / 2.0, (image_shape[1] - 1) / 2.0
         return min(faces, key=lambda f: (f.box.center[0] - cx) ** 2 + (f.box.center[1] - cy) ** 2)
     raise ConfigurationError(f"face pick must be 'largest', 'central' or 'best', got {how!r}")
+
+
+#: The defaults of the options a preset may set (a preset's value applies where the option is left at these).
+_DEFAULTS: dict[str, Any] = {"detector": DEFAULT_DETECTOR, "embedder": DEFAULT_EMBEDDER, "upsample": 1,
+                             "max_side": None, "min_face_size_px": 0, "fallback_detector": DEFAULT_FALLBACK_DETECTOR,
+                             "landmarks": 5, "num_jitters": 1, "flip": DEFAULT_FLIP}
 
 
 class FaceAnalyzer:
@@ -84,8 +90,8 @@ class FaceAnalyzer:
         threads: ONNX Runtime threads for every part that runs on it (detector, fallback detector, embedder);
             ``None``: one per core. Options given for a part win. Worker processes use 1.
         preset: start from a named set of options (:data:`facerec.presets.PRESETS`): ``"fast"`` (the defaults)
-            or ``"accurate"`` (10 jitters + flip: about 5x the embedding time; LFW figures in
-            docs/BENCHMARKS.md). Options given with a non-default value win over the preset's.
+            or ``"accurate"`` (flip + 10 jitters; its face pick, ``central``, applies to :func:`facerec.verify`
+            and the CLI, not to the analyzer). Options given with a non-default value win over the preset's.
     """
 
     def __init__(self, *, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
@@ -99,7 +105,8 @@ class FaceAnalyzer:
             given = {"detector": detector, "embedder": embedder, "upsample": upsample, "max_side": max_side,
                      "min_face_size_px": min_face_size_px, "fallback_detector": fallback_detector,
                      "landmarks": landmarks, "num_jitters": num_jitters, "flip": flip}
-            chosen = {**given, **{k: v for k, v in preset_options(preset).items() if given[k] == _DEFAULTS[k]}}
+            changed = {k: v for k, v in given.items() if v != _DEFAULTS[k]}
+            chosen = {**given, **{k: v for k, v in resolve_preset(preset, changed).items() if k in given}}
             detector, embedder, upsample, max_side = (chosen["detector"], chosen["embedder"], chosen["upsample"],
                                                       chosen["max_side"])
             min_face_size_px, fallback_detector = chosen["min_face_size_px"], chosen["fallback_detector"]
@@ -136,6 +143,28 @@ class FaceAnalyzer:
         return (f"FaceAnalyzer(detector={self.detector_name!r}, embedder={self.embedder_name!r}, "
                 f"upsample={self.upsample}, landmarks={self.landmark_points}, num_jitters={self.num_jitters}, "
                 f"flip={self.flip}, fallback_detector={self.fallback_detector_name!r})")
+
+    @property
+    def model_id(self) -> str:
+        """The id of the embedding model, as galleries record it (computed once).
+
+        It names the network, the SHA-256 prefix of its weights file and the alignment, e.g.
+        ``"dlib-resnet-v1:3b4b1e5d9a2c/5pt"``. The ``dlib`` and ``onnx`` embedders run the same network from the
+        same file and so share an id. Another embedder may name itself with a ``model_id`` attribute.
+        """
+        return self._part("model_id", self._make_model_id)  # type: ignore[no-any-return]
+
+    def _make_model_id(self) -> str:
+        alignment = f"{self.landmark_points}pt"
+        family = _RESNET_EMBEDDERS.get(self.embedder_name)
+        if family is not None:
+            from facerec.models import file_sha256, locate_model
+
+            sha = file_sha256(locate_model("resnet", self.embedder_options.get("model_path")))
+            return f"{family}:{sha[:12]}/{alignment}"
+        explicit = getattr(self.embedder, "model_id", None)
+        name = str(explicit) if explicit else self.embedder_name
+        return f"{name}/{alignment}"
 
     # -- the models, created on first use ------------------------------------------------------------------
     def _part(self, key: str, make: Any) -> Any:
@@ -187,7 +216,7 @@ class FaceAnalyzer:
         if not found and self.fallback_detector_name is not None:
             found = self._run_detector(self._fallback(), rgb)
             name = self.fallback_detector_name
-        return [Face(box=det.box, score=det.score, detector=name, extra={"raw_box": raw}) for det, raw in found]
+        return [Face(box=det.box, score=det.score, detector=name, raw_box=raw) for det, raw in found]
 
     def _run_detector(self, detector: Detector, rgb: npt.NDArray[np.uint8]) -> list[tuple[Detection, Box]]:
         return detect(detector, rgb, upsample=self.upsample, min_face_size_px=self.min_face_size_px,
@@ -203,7 +232,7 @@ class FaceAnalyzer:
         if points not in (5, 68):
             raise ConfigurationError(f"landmark points must be 5 or 68, got {points}")
         predictor = self.landmarker(points)
-        return [f.with_(landmarks=predictor.predict(rgb, f.extra.get("raw_box", f.box))) for f in faces]
+        return [f.with_(landmarks=predictor.predict(rgb, f.source_box)) for f in faces]
 
     def chips(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *, size: int = CHIP_SIZE,
               padding: float = CHIP_PADDING) -> npt.NDArray[np.uint8]:
@@ -239,10 +268,33 @@ class FaceAnalyzer:
         out = []
         for item in faces:
             if isinstance(item, Box):
-                out.append(Face(box=item.clip(width, height), score=float("nan"), detector="given",
-                                extra={"raw_box": item}))
+                out.append(Face(box=item.clip(width, height), score=float("nan"), detector="given", raw_box=item))
             elif isinstance(item, Face):
                 out.append(item)
             else:
                 raise ConfigurationError(f"faces must be Face or Box values, got {type(item).__name__}")
         return out
+
+
+@lru_cache(maxsize=16)
+def _shared(detector: str, embedder: str, upsample: int, min_face_size_px: int, max_side: int | None,
+            fallback_detector: str | None, landmarks: int, num_jitters: int, flip: bool) -> FaceAnalyzer:
+    return FaceAnalyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
+                        max_side=max_side, fallback_detector=fallback_detector, landmarks=landmarks,
+                        num_jitters=num_jitters, flip=flip)
+
+
+def get_analyzer(*, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
+                 min_face_size_px: int = 0, max_side: int | None = None,
+                 fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
+                 flip: bool = DEFAULT_FLIP) -> FaceAnalyzer:
+    """The shared analyzer for these options (created once per distinct set, models loaded on first use).
+
+    Examples:
+        >>> get_analyzer() is get_analyzer()
+        True
+        >>> get_analyzer(upsample=0) is get_analyzer()
+        False
+    """
+    return _shared(detector, embedder, upsample, min_face_size_px, max_side, fallback_detector, landmarks,
+                   num_jitters, flip)

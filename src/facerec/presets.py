@@ -1,42 +1,39 @@
-"""Named pipeline presets: ``fast`` (the defaults) and ``accurate`` (for enrolment and offline work).
+"""Named pipeline presets: a few settings of :class:`~facerec.analyzer.FaceAnalyzer` and the face pick, by name.
 
-A preset is a set of :class:`~facerec.analyzer.FaceAnalyzer` options. ``FaceAnalyzer(preset="accurate")`` starts
-from the preset; an option given with a value other than its default wins over the preset. Their LFW accuracy and
-speed are measured in docs/BENCHMARKS.md ("Presets").
+``fast`` is facerec's defaults (HOG with the CNN fallback, upsample 1, 5-point alignment, flip, one jitter, the
+largest face). ``accurate`` is the best LFW configuration measured in docs/BENCHMARKS.md (99.15% +- 0.08%: the
+central face, flip and 10 jitters), about ten times the embedding cost per face, worth it where embeddings are
+made once (enrolling a gallery, calibrating).
 
-Examples:
-    >>> preset_options("accurate")["num_jitters"]
-    10
-    >>> preset_options("fast")
-    {}
+A preset only fills in settings that are not given: ``resolve_preset("accurate", {"num_jitters": 4})`` keeps the 4.
+The command line's ``--preset`` (:func:`facerec.cli._common.pipeline_options`) resolves through this one table.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from facerec.errors import UnknownNameError
+from facerec.errors import ConfigurationError
 
-__all__ = ["DEFAULT_PRESET", "PRESETS", "Preset", "preset_options"]
+__all__ = ["DEFAULT_PRESET", "PRESETS", "resolve_preset"]
 
-Preset = Literal["fast", "accurate"]
+DEFAULT_PRESET = "fast"
 
-#: ``fast``: the library defaults (HOG at upsample 1, the CNN only where HOG finds nothing, 5-point alignment,
-#: the embedding averaged with the mirrored chip's). ``accurate``: the same detection, and each chip embedded as
-#: ten jittered copies plus its mirror image (11 network passes instead of 2: about 5x the embedding time).
+#: Each preset's settings, by :class:`~facerec.analyzer.FaceAnalyzer` keyword (plus ``pick``, the face used of a
+#: photo with several: see :func:`facerec.analyzer.pick_face`). Missing keys keep the library defaults.
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {},
-    "accurate": {"num_jitters": 10, "flip": True, "upsample": 1, "fallback_detector": "cnn", "landmarks": 5},
+    "accurate": {"pick": "central", "flip": True, "num_jitters": 10},
 }
-DEFAULT_PRESET: Preset = "fast"
 
 
-def preset_options(name: str) -> dict[str, Any]:
-    """The :class:`~facerec.analyzer.FaceAnalyzer` options of preset ``name`` (a copy).
+def resolve_preset(preset: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings of ``preset`` with ``given`` settings on top (given values win).
 
     Raises:
-        UnknownNameError: no such preset (the message lists them).
+        ConfigurationError: ``preset`` is not one of :data:`PRESETS`.
     """
-    if name not in PRESETS:
-        raise UnknownNameError("preset", name, PRESETS)
-    return dict(PRESETS[name])
+    if preset not in PRESETS:
+        raise ConfigurationError(f"preset must be one of {', '.join(sorted(PRESETS))}, got {preset!r}")
+    return {**PRESETS[preset], **(given or {})}

@@ -24,7 +24,7 @@ from facerec.errors import FacerecError
 if TYPE_CHECKING:
     from PIL import Image
 
-    from facerec.evaluation.verify_protocol import Variant
+    from facerec.evaluation.embedding_cache import Variant
 
 __all__ = ["error_grid", "face_chip_for"]
 
@@ -38,7 +38,7 @@ def face_chip_for(path: Path, variant: Variant, size: int) -> npt.NDArray[np.uin
     """The aligned chip of the face ``variant`` compares in photo ``path`` (``None``: unreadable or no face)."""
     from facerec.alignment import face_chips
     from facerec.analyzer import pick_face
-    from facerec.evaluation.verify_protocol import _analyzer_for
+    from facerec.evaluation.embedding_cache import _analyzer_for
     from facerec.images import load_image
 
     try:

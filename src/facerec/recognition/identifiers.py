@@ -111,6 +111,40 @@ class _IdentifierMixin(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         names[rejected] = self.unknown_label_
         return names
 
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """How much each face looks like each enrolled person; higher is more alike.
+
+        What the evaluation ranks people by (CMC, open-set rates): the negative centroid distance, the share of
+        the neighbours' vote, or the calibrated probability, depending on the identifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Face embeddings.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        raise NotImplementedError
+
+    def person_distances(self, X: Any) -> npt.NDArray[np.float64] | None:
+        """The distance of each face to each enrolled person (lower is more alike), or ``None`` for an identifier
+        that does not measure one (it then ranks by :meth:`scores` alone).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Face embeddings.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_classes) or None
+            Columns in the order of ``classes_``.
+        """
+        return None
+
     def _top(self, scores: npt.NDArray[Any], k: int, ascending: bool) -> tuple[Labels, npt.NDArray[Any]]:
         if not isinstance(k, numbers.Integral) or k < 1:
             raise ConfigurationError(f"k must be a positive integer, got {k!r}")
@@ -217,6 +251,14 @@ class NearestCentroidIdentifier(_IdentifierMixin):
         """
         X = self._validate_X(X)
         return pairwise_distances(X, self.centroids_)  # type: ignore[no-any-return]
+
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """The negative centroid distances (see :meth:`_IdentifierMixin.scores`)."""
+        return -self.distances(X)
+
+    def person_distances(self, X: Any) -> npt.NDArray[np.float64]:
+        """The centroid distances (:meth:`distances`)."""
+        return self.distances(X)
 
     def predict(self, X: Any) -> Labels:
         """The nearest person for each face, or ``unknown_label_`` beyond ``distance_threshold``.
@@ -434,12 +476,20 @@ class KNNIdentifier(_IdentifierMixin):
         distances : ndarray of shape (n_samples, k)
             Distance to each candidate's nearest enrolled face (lower is more alike).
         """
+        return self._top(self.person_distances(X), k, ascending=True)
+
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """The vote shares (:meth:`predict_proba`)."""
+        return self.predict_proba(X)
+
+    def person_distances(self, X: Any) -> npt.NDArray[np.float64]:
+        """The distance of each face to each person's nearest enrolled face."""
         X = self._validate_X(X)
         all_distances = pairwise_distances(X, self.embeddings_)
         per_person = np.empty((len(X), len(self.classes_)))
         for code in range(len(self.classes_)):
             per_person[:, code] = all_distances[:, self.codes_ == code].min(axis=1)
-        return self._top(per_person, k, ascending=True)
+        return per_person
 
 
 class SVMIdentifier(_IdentifierMixin):
@@ -600,6 +650,10 @@ class SVMIdentifier(_IdentifierMixin):
             Their probabilities (higher is more likely).
         """
         return self._top(self.predict_proba(X), k, ascending=False)
+
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """The calibrated probabilities (:meth:`predict_proba`)."""
+        return self.predict_proba(X)
 
 
 IDENTIFIERS: Registry[_IdentifierMixin] = Registry("identifier")
