@@ -264,7 +264,8 @@ class Calibration:
             va, vb = (metric.transform(v).astype(np.float64) for v in (va, vb))
         distance = float(np.linalg.norm(va - vb))
         return CalibratedVerification(distance=distance, threshold=self.threshold,
-                                      same=distance <= self.threshold, probability=self.probability(distance))
+                                      same=distance <= self.threshold, probability=self.probability(distance),
+                                      comparison=self.comparison)
 
     def metric(self) -> LearnedMetric | None:
         """The learned map this calibration's distances were measured with (``None``: Euclidean)."""
