@@ -7,7 +7,7 @@ Quick start::
 
     import facerec
     faces = facerec.embed_faces("photo.jpg")          # boxes, landmarks and 128-d embeddings
-    facerec.verify("a.jpg", "b.jpg")                  # Verification(distance=0.41, threshold=0.6, same=True)
+    facerec.verify("a.jpg", "b.jpg")                  # Verification(distance=0.41, threshold=0.58, same=True)
 """
 
 from facerec._version import __version__

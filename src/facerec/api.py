@@ -86,8 +86,9 @@ def verify(a: ImageInput | Any, b: ImageInput | Any, *, distance_threshold: floa
 
     Args:
         a, b: images (one face is taken from each: see ``pick``) or ready 128-d embeddings.
-        distance_threshold: the largest distance called "same". Lower is stricter; 0.6 is typical (for a
-            learned comparison too: its scale gives 0.6 the false-accept rate Euclidean has at 0.6).
+        distance_threshold: the largest distance called "same". Lower is stricter; 0.58 is the default, equal
+            to face_recognition's 0.6 false-accept rate with flip averaging (a learned comparison's scale gives a
+            threshold about the false-accept rate Euclidean distance has there).
         pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
         analyzer: the analyzer to use (default: the shared one with default options).
         comparison: ``"euclidean"`` (default: dlib's plain distance; nothing learned beat it on LFW),

@@ -9,7 +9,8 @@ Every error that facerec raises on purpose derives from :class:`FacerecError`, s
     │   └── ModelFormatError      a model file is corrupt, truncated or of an unknown version (names the offset)
     ├── UnknownNameError      a registry name (detector, embedder, ...) is not known; suggests close matches
     ├── FaceNotFoundError     an operation that needs a face found none
-    └── ConfigurationError    an option value is out of range or inconsistent
+    ├── ConfigurationError    an option value is out of range or inconsistent
+    └── VideoError            a video, camera or stream could not be opened or stopped early (names the source)
 
 The CLI turns these into a one-line message and a non-zero exit code; library code never prints or exits.
 """
@@ -28,6 +29,7 @@ __all__ = [
     "ModelFormatError",
     "ModelNotFoundError",
     "UnknownNameError",
+    "VideoError",
 ]
 
 
@@ -94,3 +96,17 @@ class FaceNotFoundError(FacerecError):
 
 class ConfigurationError(FacerecError, ValueError):
     """An option value is out of range or inconsistent with another."""
+
+
+class VideoError(FacerecError):
+    """A video file, camera or stream could not be opened, or stopped before its end.
+
+    Attributes:
+        source: a printable name of the source (a path, ``camera 0``, or a URL).
+        reason: what went wrong, in words.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")

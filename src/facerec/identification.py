@@ -117,7 +117,8 @@ def name_faces(candidates: Sequence[Sequence[Candidate]], faces: Sequence[Face |
     Args:
         candidates: per face, the candidate people nearest first (empty when nobody is known).
         faces: the faces, in the same order (``None``: bare embeddings were searched).
-        distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
+        distance_threshold: the largest distance still called a match. Lower is stricter; 0.58 is the default
+            (face_recognition's 0.6 false-accept rate with flip averaging).
         probability: ``P(same | distance)`` from a calibration, applied to the nearest person's distance.
     """
     check_identify_options(distance_threshold)

@@ -19,8 +19,10 @@ from facerec.cli.gallery_cmds import COMMANDS as GALLERY_COMMANDS
 from facerec.cli.identify import identify
 from facerec.cli.landmarks import landmarks
 from facerec.cli.recognition_cmds import COMMANDS as RECOGNITION_COMMANDS
+from facerec.cli.serve_cmds import COMMANDS as SERVE_COMMANDS
 from facerec.cli.train_cmds import predict, train
 from facerec.cli.verify import verify
+from facerec.cli.video import video
 
 __all__ = ["cli", "main"]
 
@@ -53,7 +55,8 @@ cli.add_command(embed)
 cli.add_command(verify)
 cli.add_command(identify)
 cli.add_command(doctor)
-for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report):
+cli.add_command(video)
+for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report, *SERVE_COMMANDS):
     cli.add_command(_command)
 
 

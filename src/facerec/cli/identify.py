@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from facerec.cli._common import (
 from facerec.drawing import annotated_paths, draw_identifications, save_image
 from facerec.errors import ImageError
 from facerec.metric import Comparison
+from facerec.thresholds import false_accept_rate, strangers_accepted, threshold_for_strangers
 
 if TYPE_CHECKING:
     from facerec.analyzer import FacePick
@@ -89,7 +91,10 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
 
     With --calibration, each face also gets the probability that it is the nearest person, P(same | distance),
     and the threshold defaults to the calibration's; without one, the probability is left blank (null in JSON).
-    The JSON document records the threshold used.
+    The JSON document records the threshold used and the rates it implies, measured on LFW ("implied_rates"):
+    the share of different-person pairs it accepts, and the share of strangers (people never enrolled) it would
+    name as somebody against this many enrolled photos -- a stranger gets one chance per photo, so a large
+    gallery needs a lower threshold, which is given too (on a terminal, the same line is printed on stderr).
 
     With --known, the largest face of each known photo (or the one --pick names) is enrolled. Known photos that
     cannot be read or show no face are reported on stderr like bad photos (exit code 1); with none usable, the
@@ -117,12 +122,16 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
                                 distance_threshold=threshold, draw_dir=draw_dir)
             answers: list[list[Identification]] = [list(r.matches or ()) for r in results]
             source: dict[str, Any] = {"known": known.people}
+            enrolled_photos = len(known)
         else:
             known_failures = []
-            results, answers, location = _identify_in_gallery(batch, gallery_location, files, quiet=quiet,
-                                                               distance_threshold=threshold, top_k=candidates,
-                                                               draw_dir=draw_dir, comparison=how)
+            results, answers, location, enrolled_photos = _identify_in_gallery(
+                batch, gallery_location, files, quiet=quiet, distance_threshold=threshold, top_k=candidates,
+                draw_dir=draw_dir, comparison=how)
             source = {"gallery": location, "top_k": candidates}
+        rates = implied_rates(threshold, enrolled_photos, flip=bool(getattr(batch.analyzer, "flip", True)))
+    if not quiet and sys.stderr.isatty():
+        click.echo(rates_line(rates), err=True)
     rows = [(r, a) for r, a in zip(results, answers) if r.ok]
     drawn = sum(1 for r, _ in rows if r.annotated is not None)
     if draw_dir is not None and drawn and not quiet:
@@ -138,7 +147,7 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
                 entry["annotated"] = str(result.annotated)
             files_out.append(entry)
         return {"threshold": threshold, "calibration": None if calibration_path is None else str(calibration_path),
-                **source, "files": files_out,
+                "implied_rates": rates, **source, "files": files_out,
                 "errors": errors_document(known_failures) + errors_document(results)}
 
     conclude(ctx, results, fmt, document=document,
@@ -179,12 +188,13 @@ def _open_gallery(location: str | None) -> Gallery:
 def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Sequence[Path], *, quiet: bool,
                          distance_threshold: float, top_k: int, draw_dir: Path | None,
                          comparison: Comparison = "euclidean",
-                         ) -> tuple[list[FileResult], list[list[Identification]], str]:
+                         ) -> tuple[list[FileResult], list[list[Identification]], str, int]:
     """Embed every photo with ``batch``, then name its faces from the gallery (and draw them).
 
     Returns:
         The file results (a file whose annotated copy could not be written becomes a failure, reported on
-        stderr), the :class:`~facerec.gallery.Identification` of each face per file, and the gallery's location.
+        stderr), the :class:`~facerec.gallery.Identification` of each face per file, the gallery's location and
+        the number of photos (samples) it holds.
     """
     from facerec.gallery import identify as identify_faces
     from facerec.gallery import model_id_for
@@ -197,10 +207,38 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
             identify_faces(gallery, list(r.faces), analyzer=batch.analyzer, distance_threshold=distance_threshold,
                            top_k=top_k, comparison=comparison) if r.ok else [] for r in results]
         location_text = gallery.location
+        enrolled_photos = gallery.count()
     if draw_dir is not None:
         results = [_draw(result, found, out) if result.ok else result
                    for result, found, out in zip(results, answers, annotated_paths(files, draw_dir))]
-    return results, answers, location_text
+    return results, answers, location_text, enrolled_photos
+
+
+# -- what the threshold implies ---------------------------------------------------------------------------------------
+#: The share of strangers that the suggested threshold lets through (95% rejected).
+STRANGERS_TARGET = 0.05
+
+
+def implied_rates(threshold: float, enrolled_photos: int, *, flip: bool = True) -> dict[str, Any]:
+    """The rates ``threshold`` implies on LFW (see :mod:`facerec.thresholds`), for the JSON document."""
+    return {
+        "measured_on": "LFW", "threshold": threshold, "flip": flip, "enrolled_photos": enrolled_photos,
+        "false_accept_rate": false_accept_rate(threshold, flip=flip),
+        "strangers_accepted": strangers_accepted(threshold, enrolled_photos, flip=flip),
+        "threshold_for_95_percent_strangers_rejected": round(
+            threshold_for_strangers(max(enrolled_photos, 1), STRANGERS_TARGET, flip=flip), 3),
+    }
+
+
+def rates_line(rates: dict[str, Any]) -> str:
+    """One line for stderr: what the threshold risks per comparison and against this gallery."""
+    photos = rates["enrolled_photos"]
+    line = (f"threshold {rates['threshold']:g} (lower is stricter): on LFW it accepts "
+            f"{rates['false_accept_rate']:.2%} of different-person pairs; against {photos} enrolled "
+            f"photo{'' if photos == 1 else 's'} about {rates['strangers_accepted']:.0%} of strangers would be named")
+    if rates["strangers_accepted"] > STRANGERS_TARGET:
+        line += f"; --threshold {rates['threshold_for_95_percent_strangers_rejected']:.2f} rejects 95% of them"
+    return line
 
 
 def _draw(result: FileResult, found: Sequence[Identification], out: Path) -> FileResult:

@@ -42,7 +42,10 @@ def identify(gallery: Gallery, image_or_faces: ImageInput | Face | Sequence[Face
             ``analyzer``'s model.
         analyzer: detects and embeds (default: the shared analyzer with default options); its model must be the
             gallery's.
-        distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
+        distance_threshold: the largest distance still called a match. Lower is stricter; 0.58 is the default,
+            equal to face_recognition's 0.6 false-accept rate with flip averaging. Against a gallery a stranger
+            has one chance per enrolled photo: :func:`facerec.thresholds.strangers_accepted` estimates the
+            share named, :func:`facerec.thresholds.threshold_for_strangers` the threshold for a target.
         top_k: how many candidate people to list per face.
         probability: ``P(same | distance)`` (e.g. ``Calibration.probability``) to attach to each answer.
         comparison: ``"euclidean"`` (default), ``"learned"`` (the map shipped with facerec), ``"auto"`` (that

@@ -36,11 +36,16 @@ class TrainConfig:
         align: detect and align faces (``False``: centre-crop and resize whole photos).
         detector, upsample, multiple_faces: see :class:`~facerec.training.data.ChipSettings`.
         min_images_per_person, max_people, max_images_per_person: which people and photos.
+
+        Settings left ``None`` take the model's :class:`~facerec.training.models.TrainingDefaults`
+        (:meth:`resolve`; ``facerec train --help`` lists them):
+
         epochs: maximum epochs (of the head, for a frozen base).
         batch_size: images per step.
-        learning_rate: Adam's learning rate (1e-4 default).
-        early_stopping: stop after this many epochs without a lower validation loss and restore the best
-            weights (``None``: train all epochs).
+        learning_rate: Adam's learning rate (the course's seed used 1e-4: ``learning_rate=1e-4``).
+        patience: early stopping: stop after this many epochs without a lower validation loss and restore the
+            best weights (0: off, train all epochs).
+        patience_start: epochs before early stopping may fire.
         l2: L2 penalty factor on the dense weights (0 for none).
         dropout: dropout rate before the classifier (``None``: the model's default; 0 for none).
         augment: random flip, rotation, zoom and brightness in training.
@@ -54,7 +59,7 @@ class TrainConfig:
         test_size: fraction of each person's photos held out for testing.
         validation_size: fraction of the training part held out for validation (early stopping).
         seed: seed of the split, the weights and the augmentation.
-        threshold: default probability below which ``predict`` answers "unknown" (higher is stricter).
+        min_probability: default probability below which ``predict`` answers "unknown" (higher is stricter).
         save_h5: also save the model in the legacy ``.h5`` format.
         embedder: facerec embedder for the embedding models (default: the analyzer's).
         n_neighbors, svm_c: options of ``embedding-knn`` and ``embedding-svm``.
@@ -77,22 +82,23 @@ class TrainConfig:
     min_images_per_person: int = 1
     max_people: int | None = None
     max_images_per_person: int | None = None
-    epochs: int = 20
+    epochs: int | None = None
     batch_size: int = 32
-    learning_rate: float = 1e-4
-    early_stopping: int | None = None
+    learning_rate: float | None = None
+    patience: int | None = None
+    patience_start: int | None = None
     l2: float = 0.0
     dropout: float | None = None
-    augment: bool = False
+    augment: bool | None = None
     base_weights: str | None = None
     freeze_base: bool = True
     fine_tune_top: int = 0
     fine_tune_learning_rate: float = 1e-5
     fine_tune_epochs: int | None = None
     test_size: float = 0.3
-    validation_size: float = 0.15
+    validation_size: float | None = None
     seed: int = 0
-    threshold: float = 0.5
+    min_probability: float = 0.5
     save_h5: bool = False
     embedder: str | None = None
     n_neighbors: int = 5
@@ -102,18 +108,24 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         info = model_info(self.model)  # raises UnknownNameError with suggestions
-        if self.epochs < 1 and info.kind == "keras":
+        if self.epochs is not None and self.epochs < 1 and info.kind == "keras":
             raise ConfigurationError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ConfigurationError(f"batch size must be >= 1, got {self.batch_size}")
-        if self.learning_rate <= 0 or self.fine_tune_learning_rate <= 0:
+        if (self.learning_rate is not None and self.learning_rate <= 0) or self.fine_tune_learning_rate <= 0:
             raise ConfigurationError("learning rates must be > 0")
+        if self.validation_size is not None and not 0 <= self.validation_size < 1:
+            raise ConfigurationError(f"validation_size must be in [0, 1), got {self.validation_size}")
+        if self.patience_start is not None and self.patience_start < 0:
+            raise ConfigurationError(f"patience_start must be >= 0, got {self.patience_start}")
+        if not 0 <= self.min_probability <= 1:
+            raise ConfigurationError(f"min_probability must be in [0, 1], got {self.min_probability}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ConfigurationError(f"dropout rate must be in [0, 1), got {self.dropout}")
         if self.l2 < 0:
             raise ConfigurationError(f"L2 factor must be >= 0, got {self.l2}")
-        if self.early_stopping is not None and self.early_stopping < 1:
-            raise ConfigurationError(f"early-stopping patience must be >= 1, got {self.early_stopping}")
+        if self.patience is not None and self.patience < 0:
+            raise ConfigurationError(f"early-stopping patience must be >= 0 (0: off), got {self.patience}")
         if self.fine_tune_top < 0:
             raise ConfigurationError(f"fine-tune-top must be >= 0, got {self.fine_tune_top}")
         if self.fine_tune_top and not info.has_base:
@@ -128,6 +140,12 @@ class TrainConfig:
     @property
     def run_name(self) -> str:
         return self.name or self.model
+
+    def resolve(self) -> TrainConfig:
+        """A copy with every setting left ``None`` taken from the model's training defaults."""
+        defaults = model_info(self.model).defaults
+        filled = {name: getattr(defaults, name) for name in _MODEL_DEFAULTED if getattr(self, name) is None}
+        return dataclasses.replace(self, **filled) if filled else self
 
     def chip_settings(self) -> ChipSettings:
         """The chips this run trains on."""
@@ -148,12 +166,23 @@ class TrainConfig:
         clean: dict[str, Any] = {}
         for key, value in data.items():
             name = key.replace("-", "_")
+            if name in _OLD_NAMES:  # run.json and sweep files written before the rename
+                name = _OLD_NAMES[name]
+                if name == "patience" and value is None:  # the old spelling's None meant "off"
+                    value = 0
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=2)
                 hint = f" Did you mean {' or '.join(close)}?" if close else ""
                 raise ConfigurationError(f"unknown training setting {key!r}.{hint}")
             clean[name] = value
         return cls(**clean)
+
+
+#: :class:`TrainConfig` settings that default to the model's :class:`~facerec.training.models.TrainingDefaults`.
+_MODEL_DEFAULTED = ("epochs", "learning_rate", "patience", "patience_start", "validation_size", "augment")
+
+#: Old setting names still read from files (``early_stopping`` was a patience, ``threshold`` a probability).
+_OLD_NAMES = {"early_stopping": "patience", "threshold": "min_probability"}
 
 
 @dataclass

@@ -87,11 +87,14 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
     """Build, compile and fit a Keras model (two stages for a transfer model with ``fine_tune_top``)."""
     import keras
 
+    config = config.resolve()
+    epochs, learning_rate, patience = int(config.epochs or 1), float(config.learning_rate or 1e-3), \
+        int(config.patience or 0)
     info = model_info(config.model)
     keras.utils.set_random_seed(config.seed)
     size = data["train"].settings.size
     options: dict[str, Any] = {"input_shape": (size, size, 3), "num_classes": num_classes, "l2": config.l2,
-                               "augment": config.augment, "seed": config.seed}
+                               "augment": bool(config.augment), "seed": config.seed}
     if config.dropout is not None:
         options["dropout_rate"] = config.dropout
     if info.has_base:
@@ -108,21 +111,24 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
     if len(data["validation"]):
         validation = (data["validation"].images.astype(np.float32),
                       _one_hot(data["validation"].labels, num_classes))
-    elif config.early_stopping:
-        raise ConfigurationError("early stopping needs a validation part: set validation_size > 0")
+    elif patience:
+        raise ConfigurationError("early stopping needs a validation part: set validation_size > 0, or patience 0 "
+                                 "(--patience 0) to train every epoch")
 
-    def callbacks() -> list[Any]:
+    def callbacks(start_from_epoch: int = 0) -> list[Any]:
         found: list[Any] = [_epoch_timer()]
-        if config.early_stopping and validation is not None:
-            found.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping,
+        if patience and validation is not None:
+            found.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                       start_from_epoch=start_from_epoch,
                                                        restore_best_weights=True))
         return found
 
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"],
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"],
                   run_eagerly=config.run_eagerly)
+    stopping = f", early stopping with patience {patience}" if patience else ""
     log(f"{config.run_name}: {model.count_params():,} parameters; training on {len(x_train)} images of "
-        f"{num_classes} people for up to {config.epochs} epochs")
-    stage1 = callbacks()
+        f"{num_classes} people for up to {epochs} epochs at learning rate {learning_rate:g}{stopping}")
+    stage1 = callbacks(int(config.patience_start or 0))
     feature_seconds = None
     trainer, stage1_x, stage1_validation = model, x_train, validation
     if config.cache_features and info.has_base and not config.augment and not find_base(model).trainable:
@@ -134,9 +140,9 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
         feature_seconds = time.perf_counter() - started
         log(f"{config.run_name}: base features of {len(x_train)} training images computed once in "
             f"{feature_seconds:.0f} s; training the head on them")
-        trainer.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"],
+        trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"],
                         run_eagerly=config.run_eagerly)
-    fitted = trainer.fit(stage1_x, y_train, batch_size=config.batch_size, epochs=config.epochs,
+    fitted = trainer.fit(stage1_x, y_train, batch_size=config.batch_size, epochs=epochs,
                          validation_data=stage1_validation, callbacks=stage1, verbose=verbose, shuffle=True)
     history: dict[str, list[float]] = {k: [float(v) for v in vs] for k, vs in fitted.history.items()}
     seconds = list(stage1[0].seconds)
@@ -154,7 +160,7 @@ def _fit_keras(config: TrainConfig, data: Mapping[str, FaceDataset], num_classes
             f"weights) at learning rate {config.fine_tune_learning_rate:g}")
         stage2 = callbacks()
         more = model.fit(x_train, y_train, batch_size=config.batch_size,
-                         epochs=fine_tune_start + (config.fine_tune_epochs or config.epochs),
+                         epochs=fine_tune_start + (config.fine_tune_epochs or epochs),
                          initial_epoch=fine_tune_start, validation_data=validation, callbacks=stage2,
                          verbose=verbose, shuffle=True)
         for key, values in more.history.items():
@@ -212,8 +218,10 @@ def _best_epoch(history: Mapping[str, Sequence[float]], config: TrainConfig, sta
     losses = history.get("val_loss")
     if not losses:
         return len(history.get("loss", [])) or None
-    if config.early_stopping:
-        return start + int(np.argmin(losses[start:])) + 1
+    if config.patience:
+        first = start if start else int(config.patience_start or 0)  # Keras tracks the best from there
+        first = min(first, len(losses) - 1)
+        return first + int(np.argmin(losses[first:])) + 1
     return len(losses)
 
 

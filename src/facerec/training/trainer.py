@@ -78,7 +78,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], con
     """
     from facerec.training.plots import plot_confusion_matrix, plot_history, plot_size_curve
 
-    config = config or TrainConfig()
+    config = (config or TrainConfig()).resolve()
     say: Log = log or (lambda line: None)
     info = model_info(config.model)
     settings = config.chip_settings()
@@ -94,7 +94,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], con
     for skipped in dataset.skipped:
         say(f"skipped {skipped.path}: {skipped.reason}")
     split, reused = load_or_create_split(split_file, dataset, test_size=config.test_size,
-                                         validation_size=config.validation_size, seed=config.seed)
+                                         validation_size=float(config.validation_size or 0.0), seed=config.seed)
     split.save(out / "split.json")
     say(f"{'re-used' if reused else 'made'} split: {len(split.train)} train, {len(split.validation)} validation, "
         f"{len(split.test)} test photos of {dataset.num_classes} people")
@@ -151,7 +151,7 @@ def train(data_dir: str | os.PathLike[str], run_dir: str | os.PathLike[str], con
     write_json(out / "run.json", {
         "format": "facerec-training-run", "version": 1, "model": config.model, "kind": info.kind,
         "class_names": dataset.class_names, "chip_settings": settings.to_dict(), "config": config.to_dict(),
-        "binary": num_classes == 2 and info.kind == "keras", "threshold": config.threshold,
+        "binary": num_classes == 2 and info.kind == "keras", "threshold": config.min_probability,
         "files": files, "data_dir": str(data_dir),
     })
     say(f"{config.run_name}: test accuracy {metrics['accuracy']:.3f} ({len(parts['test'])} photos); "
