@@ -213,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configs = [reference_config(),
                facerec_config(f"facerec default (FaceAnalyzer(), embedder {DEFAULT_EMBEDDER})",
                               embedder_options=threads.get(DEFAULT_EMBEDDER))]
+    configs.append(facerec_config(f"facerec preset accurate (FaceAnalyzer(preset='accurate'), {DEFAULT_EMBEDDER})",
+                                  preset="accurate", embedder_options=threads.get(DEFAULT_EMBEDDER)))
     for name in [n.strip() for n in args.embedders.split(",") if n.strip()]:
         if name not in facerec.list_embedders():
             sys.stderr.write(f"embedder {name!r} not available, skipped\n")

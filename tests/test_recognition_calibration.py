@@ -104,7 +104,8 @@ def test_calibration_json_round_trip(tmp_path: Path) -> None:
     result = back.verify(X[0], X[1])
     assert result.same and result.probability > 0.5 and result.threshold == cal.threshold
     assert result.to_dict() == {"distance": pytest.approx(float(np.linalg.norm(X[0] - X[1]))),
-                                "threshold": cal.threshold, "same": True, "probability": result.probability}
+                                "threshold": cal.threshold, "same": True, "probability": result.probability,
+                                "comparison": "euclidean"}
     assert not back.verify(X[0], X[-1]).same
 
 

@@ -21,6 +21,7 @@ from facerec.detection import DETECTORS, Detector, create_detector, detect
 from facerec.embedding import EMBEDDERS, Embedder, create_embedder, embed_chips
 from facerec.errors import ConfigurationError
 from facerec.images import DEFAULT_MAX_PIXELS, ImageInput, load_image
+from facerec.presets import resolve_preset
 from facerec.registry import Registry
 from facerec.types import Box, Detection, Face
 
@@ -58,6 +59,12 @@ def pick_face(faces: Sequence[Face], image_shape: tuple[int, ...], how: FacePick
     raise ConfigurationError(f"face pick must be 'largest', 'central' or 'best', got {how!r}")
 
 
+#: The defaults of the options a preset may set (a preset's value applies where the option is left at these).
+_DEFAULTS: dict[str, Any] = {"detector": DEFAULT_DETECTOR, "embedder": DEFAULT_EMBEDDER, "upsample": 1,
+                             "max_side": None, "min_face_size_px": 0, "fallback_detector": DEFAULT_FALLBACK_DETECTOR,
+                             "landmarks": 5, "num_jitters": 1, "flip": DEFAULT_FLIP}
+
+
 class FaceAnalyzer:
     """Detect, align and encode faces with one set of models.
 
@@ -86,6 +93,9 @@ class FaceAnalyzer:
             8,000 x 8,000; ``None``: no limit). Whatever the photo, detection itself runs within a fixed memory
             budget (:mod:`facerec.detection.budget`), so raising this costs only the decoded photo's memory
             (3 bytes a pixel).
+        preset: start from a named set of options (:data:`facerec.presets.PRESETS`): ``"fast"`` (the defaults)
+            or ``"accurate"`` (flip + 10 jitters; its face pick, ``central``, applies to :func:`facerec.verify`
+            and the CLI, not to the analyzer). Options given with a non-default value win over the preset's.
 
     One analyzer may be shared by many threads: every call gives exactly the answer it gives alone (the parts
     that are not re-entrant are pooled or locked, see :mod:`facerec.concurrency`).
@@ -97,7 +107,18 @@ class FaceAnalyzer:
                  flip: bool = DEFAULT_FLIP, keep_chips: bool = False,
                  detector_options: dict[str, Any] | None = None,
                  embedder_options: dict[str, Any] | None = None, threads: int | None = None,
-                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS, preset: str | None = None) -> None:
+        if preset is not None:  # the preset's values, unless an option was given with a non-default value
+            given = {"detector": detector, "embedder": embedder, "upsample": upsample, "max_side": max_side,
+                     "min_face_size_px": min_face_size_px, "fallback_detector": fallback_detector,
+                     "landmarks": landmarks, "num_jitters": num_jitters, "flip": flip}
+            changed = {k: v for k, v in given.items() if v != _DEFAULTS[k]}
+            chosen = {**given, **{k: v for k, v in resolve_preset(preset, changed).items() if k in given}}
+            detector, embedder, upsample, max_side = (chosen["detector"], chosen["embedder"], chosen["upsample"],
+                                                      chosen["max_side"])
+            min_face_size_px, fallback_detector = chosen["min_face_size_px"], chosen["fallback_detector"]
+            landmarks, num_jitters, flip = chosen["landmarks"], chosen["num_jitters"], chosen["flip"]
+        self.preset = preset
         if landmarks not in (5, 68):
             raise ConfigurationError(f"landmarks must be 5 or 68, got {landmarks}")
         if num_jitters < 1:

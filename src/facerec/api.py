@@ -6,6 +6,7 @@ results equal the analyzer's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from facerec.analyzer import (
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, Verification, verify_embeddings
 from facerec.errors import FaceNotFoundError
 from facerec.images import ImageInput, describe_source
+from facerec.metric import DEFAULT_COMPARISON, Comparison, LearnedMetric, comparison_name, resolve_comparison
 from facerec.types import Box, Face
 
 __all__ = ["align_faces", "choose_face", "detect_faces", "embed_faces", "face_landmarks", "get_analyzer", "verify"]
@@ -78,22 +80,33 @@ def embed_faces(image: ImageInput, faces: Sequence[Face | Box] | None = None, *,
 
 
 def verify(a: ImageInput | Any, b: ImageInput | Any, *, distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD,
-           pick: FacePick = "largest", analyzer: FaceAnalyzer | None = None) -> Verification:
+           pick: FacePick = "largest", analyzer: FaceAnalyzer | None = None,
+           comparison: Comparison | LearnedMetric | None = DEFAULT_COMPARISON) -> Verification:
     """Are ``a`` and ``b`` the same person?
 
     Args:
         a, b: images (one face is taken from each: see ``pick``) or ready 128-d embeddings.
         distance_threshold: the largest distance called "same". Lower is stricter; 0.58 is the default, equal
-            to face_recognition's 0.6 false-accept rate with flip averaging.
+            to face_recognition's 0.6 false-accept rate with flip averaging (a learned comparison's scale gives a
+            threshold about the false-accept rate Euclidean distance has there).
         pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
         analyzer: the analyzer to use (default: the shared one with default options).
+        comparison: ``"euclidean"`` (default: dlib's plain distance; nothing learned beat it on LFW),
+            ``"learned"`` (the map fitted on LFW that ships with facerec, see :mod:`facerec.metric`), ``"auto"``
+            (that map when it was fitted for the analyzer's model) or your own fitted
+            :class:`~facerec.metric.LearnedMetric`.
 
     Raises:
         FaceNotFoundError: a photo holds no face.
+        MetricMismatchError: ``comparison="learned"`` with an analyzer of another embedding model.
     """
     engine = analyzer or get_analyzer()
+    metric = None if comparison in (None, "euclidean") else resolve_comparison(comparison, engine.model_id)
     vectors = [_embedding_of(x, engine, pick) for x in (a, b)]
-    return verify_embeddings(vectors[0], vectors[1], distance_threshold)
+    if metric is not None:
+        vectors = [metric.transform(v) for v in vectors]
+    result = verify_embeddings(vectors[0], vectors[1], distance_threshold)
+    return replace(result, comparison=comparison_name(metric))
 
 
 def _embedding_of(x: Any, engine: FaceAnalyzer, pick: FacePick) -> npt.NDArray[np.float32]:

@@ -13,7 +13,7 @@ thresholds for your own people and a target false-accept rate come from ``facere
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,14 +82,18 @@ class Verification:
         distance: Euclidean distance between the two embeddings (lower is more alike).
         threshold: the distance threshold used (lower is stricter).
         same: ``distance <= threshold``.
+        comparison: how the distance was measured: ``"euclidean"`` or ``"learned (...)"`` (see
+            :mod:`facerec.metric`).
     """
 
     distance: float
     threshold: float
     same: bool
+    comparison: str = field(default="euclidean", kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"distance": self.distance, "threshold": self.threshold, "same": self.same}
+        return {"distance": self.distance, "threshold": self.threshold, "same": self.same,
+                "comparison": self.comparison}
 
 
 def verify_embeddings(a: Any, b: Any, distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD) -> Verification:

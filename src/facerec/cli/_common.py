@@ -36,6 +36,7 @@ from facerec.errors import FacerecError
 from facerec.filenames import display_path, display_text
 from facerec.filetypes import describe_skipped
 from facerec.images import DEFAULT_MAX_PIXELS
+from facerec.metric import COMPARISONS, DEFAULT_COMPARISON, Comparison
 
 if TYPE_CHECKING:
     from facerec.gallery import Gallery
@@ -324,6 +325,28 @@ def calibration_option(func: F) -> F:
              "probability P(same person | distance) and the default threshold is the calibration's. Default: "
              "$FACEREC_CALIBRATION if set, else none, and the probability is left blank (null in JSON).",
     )(func)
+
+
+def comparison_option(func: F) -> F:
+    """``--comparison euclidean|learned|auto`` (see :func:`resolve_comparison_option`)."""
+    return click.option(
+        "--comparison", type=click.Choice(COMPARISONS), default=None,
+        help="How two faces are compared. 'euclidean': dlib's plain distance (nothing learned beat it on LFW: "
+             "docs/BENCHMARKS.md, 'Learned comparison'); 'learned': embeddings mapped by the linear comparison "
+             "facerec fitted on LFW; 'auto': that one when it was fitted for this embedding model, else "
+             "Euclidean. Default: the --calibration's comparison when one is loaded, else euclidean.",
+    )(func)
+
+
+def resolve_comparison_option(comparison: str | None, calibration: Calibration | None) -> Comparison:
+    """The comparison to use: ``--comparison`` when given (it must agree with a loaded calibration's), else the
+    calibration's, else :data:`facerec.metric.DEFAULT_COMPARISON`."""
+    if calibration is not None:
+        if comparison is not None and comparison != "auto" and comparison != calibration.comparison:
+            raise click.UsageError(f"--comparison {comparison} disagrees with the calibration, which was made "
+                                   f"with the {calibration.comparison} comparison")
+        return calibration.comparison  # type: ignore[return-value]
+    return (comparison or DEFAULT_COMPARISON)  # type: ignore[return-value]
 
 
 def load_calibration_option(path: Path | None) -> Calibration | None:

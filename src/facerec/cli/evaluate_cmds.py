@@ -174,11 +174,15 @@ def evaluate() -> None:
               help="Use only the first N matched and N mismatched pairs of each fold (a quick run).")
 @click.option("--far", "far_targets", default="1e-1,1e-2,1e-3", show_default=True,
               help="False-accept rates at which to report the true-accept rate.")
+@click.option("--error-grid/--no-error-grid", "error_grid", default=True, show_default=True,
+              help="Write errors-<n>.png per variant: the two face chips of each of the worst errors side by side "
+                   "(a missed face shows as a grey tile); the report shows the best variant's.")
 @_pipeline_options
 @_run_options
 @click.pass_context
 def verify_cmd(ctx: click.Context, /, pairs_file: Path, data_root: Path | None, folds: int, seed: int,
-               per_fold: int | None, far_targets: str, variants: tuple[str, ...], cache_dir: Path, no_cache: bool,
+               per_fold: int | None, far_targets: str, error_grid: bool, variants: tuple[str, ...], cache_dir: Path,
+               no_cache: bool,
                out_dir: Path, name: str | None, quiet: bool, **options: Any) -> None:
     """Verification on PAIRS_FILE: LFW's pairs.txt (10 folds) or a CSV of path1,path2,same (k folds).
 
@@ -205,6 +209,13 @@ def verify_cmd(ctx: click.Context, /, pairs_file: Path, data_root: Path | None, 
     results = vp.verify_pairs(pairs, stores, far_targets=fars)
     run = RunFolder.create(out_dir, "verify", name)
     metrics = vp.verification_metrics(pairs, results, fars)
+    if error_grid:
+        from facerec.evaluation.error_grid import error_grid as draw_errors
+
+        for n, (result, entry) in enumerate(zip(results, metrics["variants"])):
+            grid_name = f"errors-{n}.png"
+            draw_errors(result.errors, pairs.path, result.variant).save(run.file(grid_name))
+            entry["error_grid"] = grid_name
     run.write_metrics(metrics)
     run.save_figure(roc_figure({r.variant.name: (r.far, r.tar) for r in results},
                                title=f"ROC ({pairs.protocol.upper()}, {len(pairs)} pairs)"), "roc")

@@ -16,6 +16,7 @@ from facerec.cli._common import (
     announce_index_build,
     box_cell,
     calibration_option,
+    comparison_option,
     conclude,
     error_line,
     errors_document,
@@ -29,12 +30,14 @@ from facerec.cli._common import (
     pipeline_options,
     pipeline_settings,
     quiet_option,
+    resolve_comparison_option,
     resolve_threshold,
     run_files,
     threshold_option,
 )
 from facerec.drawing import annotated_paths, draw_identifications, save_image
 from facerec.errors import ImageError
+from facerec.metric import Comparison
 from facerec.thresholds import false_accept_rate, strangers_accepted, threshold_for_strangers
 
 if TYPE_CHECKING:
@@ -63,6 +66,7 @@ DEFAULT_TOP_K = 3
                    f"[default: {DEFAULT_TOP_K}]")
 @threshold_option
 @calibration_option
+@comparison_option
 @click.option("--draw", "draw_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Write a copy of each photo with boxes and names into OUT_DIR (green known, red unknown).")
 @pipeline_options
@@ -71,7 +75,8 @@ DEFAULT_TOP_K = 3
 @click.pass_context
 def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: str | None, photos: tuple[Path, ...],
              top_k: int | None, distance_threshold: float | None, calibration_path: Path | None,
-             draw_dir: Path | None, quiet: bool, as_json: bool, as_csv: bool, **options: Any) -> None:
+             comparison: str | None, draw_dir: Path | None, quiet: bool, as_json: bool, as_csv: bool,
+             **options: Any) -> None:
     """Name the people in PHOTOS (files, or folders searched recursively).
 
     \b
@@ -106,6 +111,10 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     candidates = top_k or DEFAULT_TOP_K
     calibration = load_calibration_option(calibration_path)
     threshold = resolve_threshold(distance_threshold, calibration)
+    how = resolve_comparison_option(comparison, calibration)
+    if known_dir is not None and how != "euclidean":
+        raise click.UsageError("--comparison learned|auto works with --gallery; --known compares with Euclidean "
+                               "distance")
     files = expand_paths(photos)
     with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         if known_dir is not None:
@@ -119,7 +128,7 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
             known_failures = []
             results, answers, location, enrolled_photos = _identify_in_gallery(
                 batch, gallery_location, files, quiet=quiet, distance_threshold=threshold, top_k=candidates,
-                draw_dir=draw_dir)
+                draw_dir=draw_dir, comparison=how)
             source = {"gallery": location, "top_k": candidates}
         rates = implied_rates(threshold, enrolled_photos, flip=bool(getattr(batch.analyzer, "flip", True)))
     if not quiet and sys.stderr.isatty():
@@ -179,6 +188,7 @@ def _open_gallery(location: str | None) -> Gallery:
 
 def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Sequence[Path], *, quiet: bool,
                          distance_threshold: float, top_k: int, draw_dir: Path | None,
+                         comparison: Comparison = "euclidean",
                          ) -> tuple[list[FileResult], list[list[Identification]], str, int]:
     """Embed every photo with ``batch``, then name its faces from the gallery (and draw them).
 
@@ -199,7 +209,7 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
         announce_index_build(gallery, quiet=quiet)
         answers: list[list[Identification]] = [
             identify_faces(gallery, list(r.faces), analyzer=batch.analyzer, distance_threshold=distance_threshold,
-                           top_k=top_k) if r.ok else [] for r in results]
+                           top_k=top_k, comparison=comparison) if r.ok else [] for r in results]
         location_text = gallery.location
         enrolled_photos = gallery.count()
     if draw_dir is not None:

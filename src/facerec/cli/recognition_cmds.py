@@ -20,6 +20,7 @@ from facerec.cli._common import (
     Fail,
     Progress,
     box_cell,
+    comparison_option,
     emit,
     error_line,
     errors_document,
@@ -30,6 +31,7 @@ from facerec.cli._common import (
     pipeline_options,
     pipeline_settings,
     quiet_option,
+    resolve_comparison_option,
     run_files,
 )
 from facerec.types import Box, Face
@@ -189,13 +191,14 @@ def _cluster_document(rows: Sequence[ClusterRow], results: Sequence[FileResult],
               default=Path("calibration.json"), show_default=True, help="Where to write the calibration (JSON).")
 @click.option("--min-images", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Use only people with at least N photos.")
+@comparison_option
 @pipeline_options
 @quiet_option
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON instead of a summary.")
 @click.pass_context
 @errors_to_fail
 def calibrate(ctx: click.Context, /, data_dir: Path, target_far: float, out_path: Path, min_images: int, quiet: bool,
-              as_json: bool, **options: Any) -> None:
+              as_json: bool, comparison: str | None, **options: Any) -> None:
     """Calibrate the decision threshold on DATA_DIR, a folder with one sub-folder of photos per person.
 
     Every pair of photos of one person and every pair of different people is compared. The threshold is the
@@ -225,7 +228,9 @@ def calibrate(ctx: click.Context, /, data_dir: Path, target_far: float, out_path
             bar[0].close()
     for photo, reason in data.skipped:
         click.echo(error_line(photo, reason), err=True)
-    result = run_calibration(data, target_far, embedder=pipeline.analyzer["embedder"])
+    result = run_calibration(data, target_far, embedder=pipeline.analyzer["embedder"],
+                             comparison=resolve_comparison_option(comparison, None),
+                             model_id=get_analyzer(**pipeline.analyzer).model_id)
     try:
         result.save(out_path)
     except OSError as exc:
@@ -233,7 +238,7 @@ def calibrate(ctx: click.Context, /, data_dir: Path, target_far: float, out_path
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    click.echo(f"threshold  {result.threshold:.4f}  (distance; lower is stricter)\n"
+    click.echo(f"threshold  {result.threshold:.4f}  ({result.comparison} distance; lower is stricter)\n"
                f"FAR        {result.far:.2e}  (target {result.target_far:.0e}; {result.impostor_pairs} pairs of "
                f"different people)\n"
                f"FRR        {result.frr:.4f}  ({result.genuine_pairs} pairs of the same person)\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from facerec.cli._common import (
     STDIN,
     box_cell,
     calibration_option,
+    comparison_option,
     emit,
     load_calibration_option,
     match_probability,
@@ -22,12 +24,14 @@ from facerec.cli._common import (
     output_options,
     pipeline_options,
     pipeline_settings,
+    resolve_comparison_option,
     resolve_threshold,
     shown_path,
     stdin_image,
     threshold_option,
 )
 from facerec.compare import verify_embeddings
+from facerec.metric import comparison_name, resolve_comparison
 
 
 @click.command(short_help="Same person in two photos? (exit 0 same, 1 different)")
@@ -35,17 +39,19 @@ from facerec.compare import verify_embeddings
 @click.argument("b", type=click.Path(path_type=Path))
 @threshold_option
 @calibration_option
+@comparison_option
 @pipeline_options
 @output_options
 @click.pass_context
 def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float | None, calibration_path: Path | None,
-           as_json: bool, as_csv: bool, **options: Any) -> None:
+           comparison: str | None, as_json: bool, as_csv: bool, **options: Any) -> None:
     """Say whether photos A and B show the same person.
 
     One face of each photo is compared: the largest, or the one --pick chooses; its box is shown (left, top,
     right, bottom), and a photo with several faces is noted on stderr. A or B may be - (an image on standard
     input). Prints the distance between their embeddings (lower is more
-    alike), the threshold, the probability that they are the same person, and "same" or "different". The
+    alike; see --comparison), the threshold, the probability that they are the same person, and "same" or
+    "different". The
     probability P(same | distance) comes from --calibration; without one it is left blank (null in JSON).
 
     \b
@@ -71,7 +77,11 @@ def verify(ctx: click.Context, /, a: Path, b: Path, distance_threshold: float | 
                        f"--pick largest|central|best chooses)", err=True)
         chosen[photo] = (face, count)
     (face_a, count_a), (face_b, count_b) = chosen[a], chosen[b]
-    result = verify_embeddings(face_a.embedding, face_b.embedding, threshold)
+    metric = resolve_comparison(resolve_comparison_option(comparison, calibration), analyzer.model_id)
+    a_vec, b_vec = face_a.embedding, face_b.embedding
+    if metric is not None:
+        a_vec, b_vec = metric.transform(a_vec), metric.transform(b_vec)
+    result = dataclasses.replace(verify_embeddings(a_vec, b_vec, threshold), comparison=comparison_name(metric))
     probability = match_probability(calibration, result.distance)
     verdict = "same" if result.same else "different"
 

@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from facerec.compare import Verification
 from facerec.errors import ConfigurationError
+from facerec.metric import Comparison, LearnedMetric, default_metric, resolve_comparison
 from facerec.recognition.data import LabelledEmbeddings, ProgressCallback, embed_directory
 
 __all__ = ["CALIBRATION_FORMAT", "CalibratedVerification", "Calibration", "calibrate", "fit_match_probability",
@@ -216,6 +217,9 @@ class Calibration:
         people: number of people.
         images: number of embeddings.
         embedder: the embedder the calibration is valid for, when known.
+        comparison: how distances were measured: ``"euclidean"`` (dlib's plain distance) or ``"learned"``
+            (the learned comparison shipped with facerec, :func:`facerec.metric.default_metric`); use the
+            calibration with the same comparison.
     """
 
     threshold: float
@@ -230,6 +234,7 @@ class Calibration:
     people: int = 0
     images: int = 0
     embedder: str | None = None
+    comparison: str = "euclidean"
 
     def probability(self, distance: Any, *, prior: float | None = None) -> Any:
         """Calibrated ``P(same person | distance)``.
@@ -254,9 +259,21 @@ class Calibration:
         va, vb = (np.asarray(v, dtype=np.float64).ravel() for v in (a, b))
         if va.shape != vb.shape:
             raise ConfigurationError(f"embeddings differ in shape: {va.shape} and {vb.shape}")
+        metric = self.metric()
+        if metric is not None:
+            va, vb = (metric.transform(v).astype(np.float64) for v in (va, vb))
         distance = float(np.linalg.norm(va - vb))
         return CalibratedVerification(distance=distance, threshold=self.threshold,
-                                      same=distance <= self.threshold, probability=self.probability(distance))
+                                      same=distance <= self.threshold, probability=self.probability(distance),
+                                      comparison=self.comparison)
+
+    def metric(self) -> LearnedMetric | None:
+        """The learned map this calibration's distances were measured with (``None``: Euclidean)."""
+        if self.comparison == "euclidean":
+            return None
+        if self.comparison == "learned":
+            return default_metric()
+        raise ConfigurationError(f"calibration comparison must be 'euclidean' or 'learned', got {self.comparison!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (what :meth:`save` writes)."""
@@ -316,7 +333,8 @@ def calibrate(data: str | Path | LabelledEmbeddings | Any, target_far: float = 1
               labels: Sequence[Any] | Any | None = None, prior: float = 0.5,
               max_impostor_pairs: int | None = 2_000_000, random_state: int | None = 0,
               embedder: str | None = None, min_images: int = 1,
-              progress: ProgressCallback | None = None) -> Calibration:
+              progress: ProgressCallback | None = None,
+              comparison: Comparison | None = "euclidean", model_id: str | None = None) -> Calibration:
     """Calibrate the distance threshold for ``target_far`` and the match probability from labelled faces.
 
     Args:
@@ -333,6 +351,9 @@ def calibrate(data: str | Path | LabelledEmbeddings | Any, target_far: float = 1
             result.
         min_images: when embedding a directory, keep people with at least this many photos.
         progress: when embedding a directory, called as ``progress(done, total)`` after each photo.
+        comparison: measure distances with ``"euclidean"`` (default here), ``"learned"`` or ``"auto"`` (see
+            :func:`facerec.metric.resolve_comparison`); recorded in the result.
+        model_id: the embeddings' model id, checked against the learned comparison's (default: taken to match).
 
     Returns:
         The :class:`Calibration`.
@@ -360,6 +381,11 @@ def calibrate(data: str | Path | LabelledEmbeddings | Any, target_far: float = 1
         embeddings = np.asarray(data)
     embeddings = np.asarray(embeddings, dtype=np.float64)
     labels = np.asarray(labels)
+    metric = None
+    if comparison not in (None, "euclidean"):
+        metric = resolve_comparison(comparison, model_id if model_id is not None else default_metric().model_id)
+    if metric is not None and len(embeddings):
+        embeddings = metric.transform(embeddings).astype(np.float64)
     people = len(np.unique(labels)) if len(labels) else 0
     if people < 2:
         raise ConfigurationError(f"calibration needs photos of at least two people, got {people}")
@@ -374,4 +400,5 @@ def calibrate(data: str | Path | LabelledEmbeddings | Any, target_far: float = 1
         far=float(np.searchsorted(impostor, threshold, side="right") / impostor.size),
         frr=float(1.0 - np.searchsorted(genuine, threshold, side="right") / genuine.size),
         slope=slope, intercept=intercept, prior=float(prior), genuine_pairs=int(genuine.size),
-        impostor_pairs=int(impostor.size), people=people, images=len(labels), embedder=embedder)
+        impostor_pairs=int(impostor.size), people=people, images=len(labels), embedder=embedder,
+        comparison="euclidean" if metric is None else "learned")

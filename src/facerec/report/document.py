@@ -291,6 +291,13 @@ class _Builder:
                 "distances and the false accepts with the smallest", ["error", "photo A", "photo B", "distance",
                                                                       "threshold"], err_rows, f"tab:vererr{n}",
                 wide=True))
+            grid = run.file(str(best["error_grid"])) if best.get("error_grid") else None
+            if grid is not None:
+                results.blocks.append(Figure(
+                    f"The verification errors of {best['variant']} as the pipeline saw them: for each pair, the "
+                    "two aligned face chips side by side, with the error, the distance (d) and the fold's "
+                    "threshold (t); a grey tile is a photo where no face was found.",
+                    [(grid, None)], f"fig:vererr{n}", wide=True))
 
     # -- identification ----------------------------------------------------------------------------------------
     def identification(self, run: RunInfo, n: int) -> None:
