@@ -30,14 +30,16 @@ setup-test: $(VENV)/.test samples/.fetched
 demo: setup
 	$(BIN)/facerec identify --known samples/known samples/unknown --draw out/demo
 
-## test: set up (with the dev and train extras), then run the test suite
+## test: set up (with the dev and train extras), then run the test suite and the docstrings' examples
 test: setup-test
 	$(BIN)/python -m pytest
 
-lint:
-	$(BIN)/ruff check src tests benchmarks
+## lint: ruff with the rule set and line length of pyproject.toml, on everything that is Python
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests benchmarks examples tools
 
-typecheck:
+## typecheck: mypy --strict on src and tests, for the oldest Python that requires-python allows
+typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
 clean:

@@ -90,7 +90,8 @@ def main() -> None:
                             "ms_per_face": round(timings[name][0], 2),
                             "cpu_ms_per_face": round(timings[name][1], 2),
                             "max_abs_diff_vs_onnx": float(np.abs(np.asarray(output) - reference).max())})
-    summary = {"load_average": os.getloadavg(), "keras": keras.__version__, "tensorflow": tf.__version__, "onnxruntime": ort.__version__,
+    summary = {"load_average": os.getloadavg(), "keras": keras.__version__, "tensorflow": tf.__version__,
+               "onnxruntime": ort.__version__,
                "params": model.count_params(), "results": results}
     if args.json:
         print(json.dumps(summary, indent=2))

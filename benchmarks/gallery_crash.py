@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = (not result["integrity_problems"] and not result["missing_count"] and not result["wrong_content"]
           and not result["duplicates"] and (expected is None or result["stored"] == expected))
     summary = {"ok": ok, "source": args.source, "kills": sum(r["killed"] for r in rounds),
-               "rounds": len(rounds) + 1, "expected_samples": expected, "seconds": round(time.perf_counter() - started, 1),
+               "rounds": len(rounds) + 1, "expected_samples": expected,
+               "seconds": round(time.perf_counter() - started, 1),
                **result, "per_round": rounds}
     print(json.dumps(summary, indent=2))
     temp.cleanup()

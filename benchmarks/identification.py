@@ -144,7 +144,8 @@ def open_set(X: np.ndarray, y: np.ndarray, seed: int, held_out_share: float = 0.
 
 def markdown(headers: list[str], rows: list[list[str]]) -> str:
     """A GitHub markdown table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"
+    lines = ["| " + " | ".join(headers) + " |", rule]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -152,7 +153,8 @@ def markdown(headers: list[str], rows: list[list[str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--embed-only", action="store_true", help="compute and cache the embeddings, then stop")
-    parser.add_argument("--embedder", default=None, help="embedder name (default: the cached one, else onnx if available, else dlib)")
+    parser.add_argument("--embedder", default=None,
+                        help="embedder name (default: the cached one, else onnx if available, else dlib)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the splits")
     args = parser.parse_args()
     data, embedder = lfw_embeddings(embedder=args.embedder)

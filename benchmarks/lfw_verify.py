@@ -452,7 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_hog_missing = sum(1 for k in photos if len(det_cache.primary[k]) == 0)
     n_both_missing = sum(1 for k in photos if len(det_cache.faces(k, True)[0]) == 0) if fallback else n_hog_missing
     n_multi = sum(1 for k in photos if len(det_cache.primary[k]) > 1)
-    n_pick_differs = sum(1 for k in photos if k in emb_cache.picked and emb_cache.picked[k][0] != emb_cache.picked[k][1])
+    n_pick_differs = sum(1 for k in photos
+                         if k in emb_cache.picked and emb_cache.picked[k][0] != emb_cache.picked[k][1])
     print(f"LFW {args.lfw}: {len(pairs)} pairs in {pairs.n_folds} folds, {len(photos)} photos; "
           f"embedder {args.embedder}")
     print(f"photos without a HOG face: {n_hog_missing}; without a face after the {fallback} fallback: "

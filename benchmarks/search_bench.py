@@ -296,7 +296,8 @@ def gallery_cycle(size: int, *, data: str, per_identity: int, seed: int, spread:
                                 create_person=True)
     enroll_s = time.perf_counter() - start
     print(f"  enrolled {len(first_batch):,} people in {enroll_s:.1f} s", flush=True)
-    probe = ("import sys, time; t = time.perf_counter(); import numpy as np; from facerec.gallery import SQLiteGallery\n"
+    probe = ("import sys, time; t = time.perf_counter(); import numpy as np\n"
+             "from facerec.gallery import SQLiteGallery\n"
              "g = SQLiteGallery(sys.argv[1]); q = np.load(sys.argv[2]); g.search(q, model_id='bench')\n"
              "print(time.perf_counter() - t, g._searcher.index_origin, g._searcher.engine_name); g.close()")
     np.save(folder / "query.npy", query_vectors)

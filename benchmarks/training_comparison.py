@@ -12,8 +12,8 @@ cached under ``.cache/training`` after the first run)::
     .venv/bin/python benchmarks/training_comparison.py --only convnet,embedding-svm
 
 Writes the run folders and ``comparison.md`` / ``comparison.json`` (every finished run in the folder, also those
-of an earlier ``--only`` invocation) under ``--output`` (default ``build/training_comparison``) and copies each learning curve (plots only, never faces) to
-``docs/figures/training/<run>.png``.
+of an earlier ``--only`` invocation) under ``--output`` (default ``build/training_comparison``) and copies each
+learning curve (plots only, never faces) to ``docs/figures/training/<run>.png``.
 """
 
 from __future__ import annotations

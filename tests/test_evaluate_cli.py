@@ -9,6 +9,7 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -29,8 +30,9 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _metrics(run: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+def _metrics(run: Path) -> dict[str, Any]:
+    metrics: dict[str, Any] = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    return metrics
 
 
 def _assert_run_folder(run: Path, plots: list[str]) -> None:
@@ -127,7 +129,8 @@ def people_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def test_evaluate_identify_closed_and_open_set(people_dir: Path, tmp_path: Path) -> None:
     result = _invoke(["identify", str(people_dir), "--min-images", "4", "--unknown-fraction", "0.34",
-                      "--upsample", "0", "--tsne-people", "3", "--no-cache", "--out", str(tmp_path), "--name", "id", "-q"])
+                      "--upsample", "0", "--tsne-people", "3", "--no-cache", "--out", str(tmp_path), "--name", "id",
+                      "-q"])
     run = tmp_path / "id"
     _assert_run_folder(run, ["cmc", "dir_far", "confusion", "tsne"])
     metrics = _metrics(run)

@@ -111,7 +111,7 @@ def test_identifier_and_keras_run_score_alike(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(training_predict, "load_run", lambda run_dir: Perfect())
     monkeypatch.setattr(training_data, "photo_chips", chips)
     fitted = ip.evaluate_identifier("centroid", data)
-    keras = ip.evaluate_keras_run("runs/perfect", data, {k: k for k in person_of})
+    keras = ip.evaluate_keras_run("runs/perfect", data, {k: k for k in person_of})  # type: ignore[misc]
     expected = 1 - 1 / len(split.probes)  # the probe without a face is a miss
     for result in (fitted, keras):
         assert result.top1 == pytest.approx(expected) and result.n_probes_no_face == 1

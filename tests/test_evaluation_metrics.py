@@ -51,7 +51,7 @@ def test_best_threshold_missing_pairs_lower_accuracy_not_threshold() -> None:
 
 
 def test_best_threshold_midpoint_of_separated_sets() -> None:
-    assert best_threshold([0.2, 0.4, 0.6, 0.8], [True, True, False, False]) == (pytest.approx(0.5), 1.0)
+    assert best_threshold([0.2, 0.4, 0.6, 0.8], [True, True, False, False]) == (pytest.approx(0.5), 1.0)  # type: ignore[comparison-overlap]
 
 
 def test_best_threshold_edges_accept_all_or_nothing() -> None:
@@ -154,7 +154,7 @@ def test_equal_error_rate_interpolates() -> None:
 def test_tar_at_far_takes_a_usable_threshold() -> None:
     d = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     same = [True, True, False, True, False, False]
-    assert tar_at_far(d, 0.0, same) == (pytest.approx(2 / 3), 0.2)
+    assert tar_at_far(d, 0.0, same) == (pytest.approx(2 / 3), 0.2)  # type: ignore[comparison-overlap]
     assert tar_at_far(d, 0.34, same) == (1.0, 0.4)
     # a missing mismatched pair is always accepted: FAR 0 is out of reach
     assert tar_at_far([0.1, NAN], 0.0, [True, False]) == (0.0, -math.inf)
@@ -206,8 +206,8 @@ def test_accuracy_missing_as_different_is_right_for_mismatched_pairs() -> None:
 def test_best_threshold_missing_as_different_keeps_threshold() -> None:
     d = [0.1, 0.2, 0.3, 0.4, 0.5, NAN]
     same = [True, True, False, True, False, False]
-    assert best_threshold(d, same) == (pytest.approx(0.25), pytest.approx(4 / 6))
-    assert best_threshold(d, same, missing_as="different") == (pytest.approx(0.25), pytest.approx(5 / 6))
+    assert best_threshold(d, same) == (pytest.approx(0.25), pytest.approx(4 / 6))  # type: ignore[comparison-overlap]
+    assert best_threshold(d, same, missing_as="different") == (pytest.approx(0.25), pytest.approx(5 / 6))  # type: ignore[comparison-overlap]
 
 
 def test_kfold_accuracy_missing_as_different() -> None:

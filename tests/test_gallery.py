@@ -100,7 +100,8 @@ def obama_people(test_images: Path, tmp_path: Path) -> Path:
 def _vectors(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     v = rng.normal(size=(n, 128)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+    unit: np.ndarray = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return unit
 
 
 # -- real photos, both backends -------------------------------------------------------------------------------------
@@ -169,7 +170,7 @@ def test_gallery_identifies_lfw_people(open_new: OpenGallery, shared_data: Path,
         for name, photo in held_out.items():
             answers = identify(gallery, photo, analyzer=analyzer, top_k=3)
             assert answers, photo
-            central = min(answers, key=lambda a: abs(a.face.box.center[0] - 125) + abs(a.face.box.center[1] - 125))
+            central = min(answers, key=lambda a: abs(a.face.box.center[0] - 125) + abs(a.face.box.center[1] - 125))  # type: ignore[union-attr]
             assert central.name == name, (photo, central.candidates)
             assert len(central.candidates) == 3
             assert [c.distance for c in central.candidates] == sorted(c.distance for c in central.candidates)
@@ -343,7 +344,7 @@ def test_sqlite_integrity_check_reports_damage(tmp_path: Path) -> None:
 def test_sqlite_refuses_files_that_are_not_galleries(tmp_path: Path) -> None:
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"hello, I am not a database" * 100)
-    with pytest.raises(GalleryError, match="junk.sqlite"):
+    with pytest.raises(GalleryError, match=r"junk.sqlite"):
         SQLiteGallery(junk)
     other = tmp_path / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()

@@ -34,7 +34,7 @@ def test_load_image_same_from_path_bytes_file_pil_and_array(tmp_path: Path, rgb:
     rgb.save(path)
     expected = np.asarray(rgb)
     for source in (path, str(path), path.read_bytes(), io.BytesIO(path.read_bytes()), rgb, expected):
-        out = load_image(source)  # type: ignore[arg-type]
+        out = load_image(source)
         assert out.dtype == np.uint8 and out.shape == (40, 60, 3)
         np.testing.assert_array_equal(out, expected)
 
@@ -110,7 +110,7 @@ def test_load_image_bad_bytes_raise_image_error(data: bytes, reason: str) -> Non
 def test_load_image_truncated_jpeg_names_file(tmp_path: Path, rgb: Image.Image) -> None:
     path = tmp_path / "cut.jpg"
     path.write_bytes(_encode(rgb.resize((400, 300)), "JPEG")[:600])
-    with pytest.raises(ImageError, match="cut.jpg: .*(truncated|corrupt)"):
+    with pytest.raises(ImageError, match=r"cut.jpg: .*(truncated|corrupt)"):
         load_image(path)
 
 

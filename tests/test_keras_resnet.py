@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ _limit_threads()
 
 
 @pytest.fixture(scope="module")
-def model() -> keras.Model:
+def model() -> Any:
     return build_face_resnet()
 
 
@@ -72,7 +73,7 @@ def lfw_chips(shared_data: Path) -> np.ndarray:
     return result
 
 
-def _keras_embed(model: keras.Model, chips: np.ndarray) -> np.ndarray:
+def _keras_embed(model: Any, chips: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict_on_batch(chips.astype(np.float32)))
 
 
@@ -86,7 +87,8 @@ def test_zero_pad_add_pads_bottom_right_and_channels() -> None:
     np.testing.assert_array_equal(np.asarray(keras_build.ZeroPadAdd()([block, shortcut])), expected)
 
 
-def test_keras_resnet_equals_onnx_on_reference_photos(model: keras.Model, onnx_embedder, chips: np.ndarray) -> None:
+def test_keras_resnet_equals_onnx_on_reference_photos(model: Any, onnx_embedder: facerec.embedding.Embedder,
+                                                      chips: np.ndarray) -> None:
     expected = onnx_embedder.embed(chips)
     got = _keras_embed(model, chips)
     assert got.shape == (len(chips), 128) and got.dtype == np.float32
@@ -94,12 +96,13 @@ def test_keras_resnet_equals_onnx_on_reference_photos(model: keras.Model, onnx_e
 
 
 @pytest.mark.shared_data
-def test_keras_resnet_equals_onnx_on_lfw(model: keras.Model, onnx_embedder, lfw_chips: np.ndarray) -> None:
+def test_keras_resnet_equals_onnx_on_lfw(model: Any, onnx_embedder: facerec.embedding.Embedder,
+                                         lfw_chips: np.ndarray) -> None:
     expected = onnx_embedder.embed(lfw_chips)
     assert np.abs(_keras_embed(model, lfw_chips) - expected).max() < TOLERANCE
 
 
-def test_keras_resnet_structure(model: keras.Model) -> None:
+def test_keras_resnet_structure(model: Any) -> None:
     assert model.count_params() == FACE_RESNET_PARAMS
     names = [layer.name for layer in model.layers]
     assert names[:6] == ["image_rgb", "normalize", "stem_conv", "stem_affine", "stem_relu", "stem_pool"]
@@ -125,7 +128,7 @@ def test_keras_resnet_without_top_gives_pooled_features(chips: np.ndarray) -> No
 
 
 @pytest.mark.filterwarnings(NUMPY_COPY_WARNING)
-def test_keras_resnet_save_and_reload_identical(model: keras.Model, chips: np.ndarray, tmp_path: Path) -> None:
+def test_keras_resnet_save_and_reload_identical(model: Any, chips: np.ndarray, tmp_path: Path) -> None:
     path = tmp_path / "face_resnet.keras"
     model.save(path)
     reloaded = keras.saving.load_model(path)
@@ -136,7 +139,7 @@ def test_keras_resnet_save_and_reload_identical(model: keras.Model, chips: np.nd
 
 
 @pytest.mark.filterwarnings(NUMPY_COPY_WARNING)
-def test_keras_resnet_weights_file_round_trip(model: keras.Model, chips: np.ndarray, tmp_path: Path) -> None:
+def test_keras_resnet_weights_file_round_trip(model: Any, chips: np.ndarray, tmp_path: Path) -> None:
     path = tmp_path / "face_resnet.weights.h5"
     model.save_weights(path)
     rebuilt = build_face_resnet(path)
@@ -165,7 +168,7 @@ def test_export_onnx_round_trip_after_perturbing_a_weight(chips: np.ndarray, tmp
     assert np.abs(expected - original).max() > 10 * TOLERANCE
 
 
-def test_keras_to_dlib_net_keeps_dlib_weights(model: keras.Model) -> None:
+def test_keras_to_dlib_net_keeps_dlib_weights(model: Any) -> None:
     from facerec.models.dlibfile import read_dlib_dnn
     from facerec.models.locate import locate_model
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 import subprocess
 import sys
+import types
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -16,6 +21,47 @@ from facerec.models import locate
 def test_all_names_exist() -> None:
     for name in facerec.__all__:
         assert hasattr(facerec, name), name
+
+
+def _library_modules() -> list[str]:
+    """Every module of the library (the CLI is a surface, not an API: it has no ``__all__`` to keep)."""
+    return sorted(info.name for info in pkgutil.walk_packages(facerec.__path__, "facerec.")
+                  if not info.name.startswith("facerec.cli") and not info.name.rpartition(".")[2].startswith("_"))
+
+
+def _public_names(module: types.ModuleType) -> list[str]:
+    """Functions, classes and other named objects the module defines (a package: also those of its submodules)."""
+    package = module.__name__ + "." if hasattr(module, "__path__") else None
+    names = []
+    for name, value in vars(module).items():
+        if name.startswith("_") or isinstance(value, (types.ModuleType, TypeVar)):
+            continue
+        home = getattr(value, "__module__", None)
+        if isinstance(home, str) and (home == module.__name__ or (package is not None and home.startswith(package))):
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("module_name", ["facerec", *_library_modules()])
+def test_all_lists_every_public_name_and_only_names_that_exist(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    listed = getattr(module, "__all__", None)
+    assert listed is not None, f"{module_name} has no __all__"
+    assert len(set(listed)) == len(listed), f"{module_name}.__all__ repeats a name"
+    assert [name for name in listed if not hasattr(module, name)] == [], f"{module_name}.__all__ lists a missing name"
+    assert [name for name in _public_names(module) if name not in listed] == [], f"{module_name}: public, not listed"
+
+
+def test_version_is_written_once() -> None:
+    root = Path(__file__).resolve().parents[1]
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    project = pyproject.split("[project]", 1)[1].split("\n[", 1)[0]
+    assert re.search(r"^version\s*=", project, re.MULTILINE) is None
+    assert 'dynamic = ["version"]' in project
+    assert 'version = { attr = "facerec._version.__version__" }' in pyproject
+    changelog = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    released = re.findall(r"^## \[(\d[^\]]*)\]", changelog, re.MULTILINE)
+    assert released and released[0] == facerec.__version__
 
 
 def test_import_is_light() -> None:

@@ -123,6 +123,7 @@ def test_flip_and_jitter_change_embedding_slightly(test_images: Path) -> None:
     base = facerec.embed_faces(test_images / "obama.jpg", flip=False)[0].embedding
     flipped = facerec.embed_faces(test_images / "obama.jpg", flip=True)[0].embedding
     jittered = facerec.embed_faces(test_images / "obama.jpg", flip=False, num_jitters=3)[0].embedding
+    assert base is not None and flipped is not None and jittered is not None
     for other in (flipped, jittered):
         d = float(np.linalg.norm(base - other))
         assert 0 < d < 0.2

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,14 +29,14 @@ def photos(test_images: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clustered(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+def clustered(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     crops = tmp_path_factory.mktemp("crops")
     result = CliRunner().invoke(cluster, [str(photos), "--json", "--crops", str(crops)])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout), crops
 
 
-def test_cluster_groups_obama_apart_from_biden(clustered: tuple[dict, Path]) -> None:
+def test_cluster_groups_obama_apart_from_biden(clustered: tuple[dict[str, Any], Path]) -> None:
     report, _ = clustered
     assert (report["method"], report["threshold"], report["photos"], report["faces"]) == \
         ("agglomerative", 0.55, 4, 4)
@@ -44,7 +45,7 @@ def test_cluster_groups_obama_apart_from_biden(clustered: tuple[dict, Path]) -> 
     assert [c["cluster"] for c in report["clusters"]] == [0, 1] and report["noise"] == []
 
 
-def test_cluster_writes_one_crop_folder_per_cluster(clustered: tuple[dict, Path]) -> None:
+def test_cluster_writes_one_crop_folder_per_cluster(clustered: tuple[dict[str, Any], Path]) -> None:
     _, crops = clustered
     assert sorted(p.name for p in (crops / "cluster_0").iterdir()) == \
         ["obama2_face1.jpg", "obama3_face1.jpg", "obama_face1.jpg"]

@@ -26,7 +26,7 @@ from facerec.recognition import clustering as clustering_module
 
 
 # check_clustering fits standardized blobs: a link threshold of 1.0 suits them (0.5 suits face embeddings).
-@parametrize_with_checks([ChineseWhispers(distance_threshold=1.0)])
+@parametrize_with_checks([ChineseWhispers(distance_threshold=1.0)])  # type: ignore[untyped-decorator]
 def test_chinese_whispers_passes_sklearn_checks(estimator, check) -> None:  # type: ignore[no-untyped-def]
     check(estimator)
 

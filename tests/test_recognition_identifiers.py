@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ from facerec.recognition import identifiers as identifiers_module
 # test never reject (threshold None) and choose their unknown label to suit y (None): with the defaults, blobs
 # would be called "unknown" and integer labels would be refused for the string "unknown" (tested below).
 # No check needs an exemption on scikit-learn 1.9.
-@parametrize_with_checks([
+@parametrize_with_checks([  # type: ignore[untyped-decorator]
     NearestCentroidIdentifier(distance_threshold=None, unknown_label=None),
     KNNIdentifier(distance_threshold=None, unknown_label=None),
     SVMIdentifier(probability_threshold=None, unknown_label=None, random_state=0),
@@ -89,7 +90,7 @@ def test_distance_threshold_lower_is_stricter(cls: type) -> None:
 def test_integer_labels_need_a_numeric_unknown_label() -> None:
     X, _, centres = make_people()
     y = np.repeat([0, 1, 2], 6)
-    with pytest.raises(ConfigurationError, match="unknown_label='unknown' is not a number.*-1"):
+    with pytest.raises(ConfigurationError, match=r"unknown_label='unknown' is not a number.*-1"):
         KNNIdentifier().fit(X, y)
     clf = KNNIdentifier(unknown_label=-1, distance_threshold=0.5).fit(X, y)
     out = clf.predict([centres[2], np.eye(128)[9]])
@@ -144,7 +145,7 @@ def test_svm_probability_threshold_in_pipeline() -> None:
 def test_svm_needs_two_samples_per_person() -> None:
     X, y, _ = make_people(n_people=2, per_person=3)
     with pytest.raises(ConfigurationError, match="at least 2 samples of every person"):
-        SVMIdentifier().fit(X[:4], y[:4].tolist()[:3] + ["person9"])
+        SVMIdentifier().fit(X[:4], [*y[:4].tolist()[:3], "person9"])
     with pytest.raises(ConfigurationError, match="at least 2 classes"):
         SVMIdentifier().fit(X[:3], y[:3])
 
@@ -177,7 +178,7 @@ def test_knn_proba_and_distance_weights() -> None:
     ({"n_neighbors": 0}, "n_neighbors must be"),
     ({"weights": "gaussian"}, "weights must be"),
 ])
-def test_bad_parameters_raise_configuration_error(params: dict, message: str) -> None:
+def test_bad_parameters_raise_configuration_error(params: dict[str, Any], message: str) -> None:
     X, y, _ = make_people()
     with pytest.raises(ConfigurationError, match=message):
         KNNIdentifier(**params).fit(X, y)
@@ -197,9 +198,10 @@ def test_docstring_examples_run() -> None:
 
 @pytest.fixture(scope="module")
 def reference_embeddings(test_images: Path) -> dict[str, np.ndarray]:
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for name in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"):
         (face,) = facerec.embed_faces(test_images / name)
+        assert face.embedding is not None
         out[name] = face.embedding
     return out
 

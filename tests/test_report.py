@@ -37,7 +37,8 @@ def _verify_run(base: Path) -> Path:
         "tar_at_far_0.1": 0.995, "tar_at_far_0.01": 0.97, "tar_at_far_0.001": 0.9,
         "settings": {"name": "base", "detector": "hog", "embedder": "onnx", "upsample": 1, "landmarks": 5,
                      "flip": False, "jitters": 1, "fallback_detector": None, "pick": "largest"},
-        "errors": [{"kind": "false reject", "photo_a": "Ann_Lee/Ann_Lee_0001.jpg", "photo_b": "Ann_Lee/Ann_Lee_0002.jpg",
+        "errors": [{"kind": "false reject", "photo_a": "Ann_Lee/Ann_Lee_0001.jpg",
+                    "photo_b": "Ann_Lee/Ann_Lee_0002.jpg",
                     "distance": 0.81, "threshold": 0.55, "fold": 0},
                    {"kind": "false accept", "photo_a": "Bo_Li/Bo_Li_0001.jpg", "photo_b": "Cy_Wu/Cy_Wu_0001.jpg",
                     "distance": 0.41, "threshold": 0.55, "fold": 3}],
@@ -169,9 +170,8 @@ def test_report_pdf_is_an_ieee_paper_with_the_numbers(runs: list[Path], tmp_path
 
 def test_report_pdf_yes_without_pdflatex_is_a_clear_error(runs: list[Path], tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from facerec.report import latex
 
-    monkeypatch.setattr(latex.shutil, "which", lambda name: None)
+    monkeypatch.setattr("facerec.report.latex.shutil.which", lambda name: None)
     result = CliRunner().invoke(report, [str(runs[0]), "--out", str(tmp_path), "--pdf", "yes"])
     assert result.exit_code == 2
     assert "pdflatex is not installed" in result.output and "tools/setup_latex.sh" in result.output

@@ -109,7 +109,7 @@ def test_unknown_model_name_suggests_close_match() -> None:
 def test_config_refuses_fine_tuning_without_base() -> None:
     with pytest.raises(ConfigurationError, match="pretrained base"):
         TrainConfig(model="convnet", fine_tune_top=3)
-    with pytest.raises(ConfigurationError, match="unknown training setting 'epoch'.*epochs"):
+    with pytest.raises(ConfigurationError, match=r"unknown training setting 'epoch'.*epochs"):
         TrainConfig.from_dict({"epoch": 3})
 
 
@@ -193,7 +193,7 @@ def test_model_trains_saves_reloads_and_predicts_identically(name: str, faces_di
     run = result.run_dir
     for file in ("run.json", "summary.txt", "history.json", "metrics.json", "split.json", "confusion_matrix.png",
                  result.metrics and ("model.keras" if model_info(name).kind == "keras" else "model.joblib")):
-        assert (run / file).is_file(), file
+        assert (run / file).is_file(), file  # type: ignore[operator]
     metrics = json.loads((run / "metrics.json").read_text())
     assert 0.0 <= metrics["accuracy"] <= 1.0
     assert set(metrics["per_class"]) == set(PEOPLE)
@@ -262,7 +262,7 @@ def test_mobilenet_without_weights_file_gives_clear_error(monkeypatch: pytest.Mo
     monkeypatch.delenv("FACEREC_MOBILENET_WEIGHTS", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("FACEREC_CACHE_DIR", str(tmp_path / "cache"))
-    with pytest.raises(ModelNotFoundError, match="cannot download.*--base-weights none"):
+    with pytest.raises(ModelNotFoundError, match=r"cannot download.*--base-weights none"):
         resolve_mobilenet_weights("imagenet")
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         resolve_mobilenet_weights(tmp_path / "missing.h5")

@@ -10,6 +10,7 @@ Quick start::
     facerec.verify("a.jpg", "b.jpg")                  # Verification(distance=0.41, threshold=0.6, same=True)
 """
 
+from facerec._version import __version__
 from facerec.alignment import face_chips
 from facerec.analyzer import FaceAnalyzer, pick_face
 from facerec.api import align_faces, detect_faces, embed_faces, face_landmarks, get_analyzer, verify
@@ -28,8 +29,6 @@ from facerec.errors import (
 )
 from facerec.images import load_image
 from facerec.types import Box, Detection, Face
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_DISTANCE_THRESHOLD",

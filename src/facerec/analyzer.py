@@ -22,7 +22,8 @@ from facerec.images import ImageInput, load_image
 from facerec.registry import Registry
 from facerec.types import Box, Detection, Face
 
-__all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "DEFAULT_FALLBACK_DETECTOR", "DEFAULT_FLIP", "FaceAnalyzer", "FacePick", "pick_face"]
+__all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "DEFAULT_FALLBACK_DETECTOR", "DEFAULT_FLIP", "FaceAnalyzer",
+           "FacePick", "pick_face"]
 
 DEFAULT_DETECTOR = "hog"
 #: Tried only when the first detector finds no face: on LFW it finds a face in all 40 photos where HOG finds none

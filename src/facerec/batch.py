@@ -338,7 +338,7 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
         raise
     except OSError as exc:  # writing the annotated copy
         return FileResult(path=file, size=size, error=f"cannot write the annotated copy ({exc.strerror or exc})")
-    except Exception as exc:  # noqa: BLE001 - one odd picture (e.g. a model's RuntimeError) must not stop a run
+    except Exception as exc:
         return FileResult(path=file, size=size, error=f"failed: {type(exc).__name__}: {exc}")
 
 
@@ -477,7 +477,7 @@ class BatchProcessor:
         self.analyzer = _shared_analyzer(self.analyzer_options)  # validates the options now, loads models later
         self._pool: Executor | None = None
 
-    def __enter__(self) -> BatchProcessor:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> BatchProcessor:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,13 @@ import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
 
-__all__ = ["DEFAULT_DISTANCE_THRESHOLD", "Verification", "compare_faces", "face_distance"]
+__all__ = [
+    "DEFAULT_DISTANCE_THRESHOLD",
+    "Verification",
+    "compare_faces",
+    "face_distance",
+    "verify_embeddings",
+]
 
 #: The usual decision threshold for dlib's embeddings (stored in the model file's loss layer). Lower is stricter.
 DEFAULT_DISTANCE_THRESHOLD = 0.6
@@ -36,7 +42,7 @@ def face_distance(known: Any, candidate: Any) -> npt.NDArray[np.float32]:
     Lower means more alike; 0.6 is the usual same-person threshold.
 
     Examples:
-        >>> face_distance(np.zeros((2, 128)), np.ones(128) * 0.05).round(3).tolist()
+        >>> [round(float(d), 3) for d in face_distance(np.zeros((2, 128)), np.ones(128) * 0.05)]
         [0.566, 0.566]
     """
     known_m = _as_matrix(known, "known") if len(known) else np.zeros((0, 128), dtype=np.float32)

@@ -37,7 +37,7 @@ def _model_files() -> dict[str, dict[str, Any]]:
         try:
             path = locate_model(name)
             out[name] = {"path": str(path), "size": path.stat().st_size, "sha256": file_sha256(path)}
-        except Exception as error:  # noqa: BLE001 -- report, never raise: doctor must work on a broken install
+        except Exception as error:
             out[name] = {"error": f"{type(error).__name__}: {error}"}
     return out
 
@@ -46,7 +46,7 @@ def _backend(make: Any) -> dict[str, Any]:
     try:
         backend = make()
         return {"provider": backend.provider}
-    except Exception as error:  # noqa: BLE001 -- reported in the result
+    except Exception as error:
         return {"error": f"{type(error).__name__}: {error}"}
 
 
@@ -87,7 +87,7 @@ def doctor() -> dict[str, Any]:
         import onnxruntime as ort
 
         report["onnxruntime_providers"] = list(ort.get_available_providers())
-    except Exception as error:  # noqa: BLE001 -- reported in the result
+    except Exception as error:
         report["onnxruntime_providers"] = {"error": f"{type(error).__name__}: {error}"}
 
     def make_embedder() -> Any:

@@ -61,7 +61,7 @@ def _rates(far_targets: str) -> tuple[float, ...]:
     try:
         return tuple(float(x) for x in far_targets.split(",") if x.strip())
     except ValueError:
-        raise click.BadParameter(f"expected comma-separated rates, got {far_targets!r}", param_hint="--far")
+        raise click.BadParameter(f"expected comma-separated rates, got {far_targets!r}", param_hint="--far") from None
 
 
 def _load_average() -> float | None:
@@ -391,7 +391,8 @@ def speed_cmd(images: tuple[Path, ...], detector: str, embedder: str | None, ups
     try:
         counts = [int(x) for x in worker_counts.split(",") if x.strip()]
     except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers, got {worker_counts!r}", param_hint="--workers")
+        raise click.BadParameter(f"expected comma-separated integers, got {worker_counts!r}",
+                                 param_hint="--workers") from None
     emb = _default_embedder(embedder)
     bar = Progress(len(paths), "timing", enabled=not quiet)
     try:

@@ -250,22 +250,22 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, covered_thres
     """dlib's greedy NMS with ``test_box_overlap``: boxes sorted best first; returns the kept indices."""
     kept: list[int] = []
     kept_boxes: list[tuple[int, int, int, int, int]] = []
-    for index, (l, t, r, b) in enumerate(boxes.tolist()):
-        area = (r - l + 1) * (b - t + 1)
+    for index, (le, t, r, b) in enumerate(boxes.tolist()):
+        area = (r - le + 1) * (b - t + 1)
         drop = False
         for kl, kt, kr, kb, karea in kept_boxes:
-            iw = min(r, kr) - max(l, kl) + 1
+            iw = min(r, kr) - max(le, kl) + 1
             ih = min(b, kb) - max(t, kt) + 1
             if iw <= 0 or ih <= 0:
                 continue
             inner = iw * ih
-            outer = (max(r, kr) - min(l, kl) + 1) * (max(b, kb) - min(t, kt) + 1)
+            outer = (max(r, kr) - min(le, kl) + 1) * (max(b, kb) - min(t, kt) + 1)
             if inner / outer > iou_thresh or inner / karea > covered_thresh or inner / area > covered_thresh:
                 drop = True
                 break
         if not drop:
             kept.append(index)
-            kept_boxes.append((l, t, r, b, area))
+            kept_boxes.append((le, t, r, b, area))
     return kept
 
 

@@ -134,7 +134,7 @@ def _load_text(path: Path, image_root: Path, iou: float) -> list[GroundTruth]:
                 ignore.append(False)
             elif len(fields) >= 4:  # WIDER: x y w h blur expression illumination invalid occlusion pose
                 boxes.append(_xywh(fields))
-                ignore.append(len(fields) >= 8 and fields[7] == 1.0 or fields[2] <= 0 or fields[3] <= 0)
+                ignore.append((len(fields) >= 8 and fields[7] == 1.0) or fields[2] <= 0 or fields[3] <= 0)
             else:
                 raise ConfigurationError(f"{path}: cannot read the face line {row!r}")
         if count == 0 and i < len(lines) and len(lines[i].split()) >= 4 and set(lines[i].split()) <= {"0"}:

@@ -43,10 +43,13 @@ __all__ = [
     "cmc_curve",
     "dir_at_far",
     "dir_far_curve",
+    "embedding_map",
     "evaluate_identifier",
+    "evaluate_keras_run",
     "list_people",
     "make_split",
     "true_class_ranks",
+    "write_identification_run",
 ]
 
 #: False-alarm rates at which the open-set detection-and-identification rate is reported.

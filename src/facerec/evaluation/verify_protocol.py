@@ -40,12 +40,17 @@ __all__ = [
     "PairList",
     "Variant",
     "VerificationRun",
+    "data_id_for",
+    "data_id_for_root",
     "embed_photos",
+    "first_pairs_per_fold",
+    "pair_distance_array",
     "parse_variant",
     "read_pair_csv",
     "read_pair_list",
     "stratified_folds",
     "verification_errors",
+    "verification_metrics",
     "verify_pairs",
 ]
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import Self
 
 from facerec.errors import ConfigurationError, FacerecError
 from facerec.gallery.errors import GalleryError, ModelMismatchError, PersonNotFoundError
@@ -45,7 +44,13 @@ __all__ = [
     "Person",
     "PersonRef",
     "Sample",
+    "box_from_text",
+    "box_to_text",
+    "check_embedding",
+    "check_metadata",
+    "check_name",
     "default_gallery_path",
+    "is_postgres_dsn",
     "model_id_for",
     "open_gallery",
 ]
@@ -465,7 +470,7 @@ class Gallery(abc.ABC):
     def close(self) -> None:
         """Release the connection (idempotent)."""
 
-    def __enter__(self) -> Self:
+    def __enter__(self: G) -> G:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

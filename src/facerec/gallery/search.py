@@ -53,7 +53,9 @@ __all__ = [
     "default_ef",
     "hnswlib_available",
     "index_build_pending",
+    "index_meta_path",
     "nearest_people",
+    "remove_index_files",
 ]
 
 #: Galleries smaller than this are searched exactly. At 100,000 samples exact search takes about 4 ms a query and
@@ -444,7 +446,8 @@ class GallerySearcher:
             return None
         # the same vectors as the gallery for a spread of samples both hold
         common = np.intersect1d(engine.ids(), ids, assume_unique=True)
-        probe = common[np.linspace(0, len(common) - 1, num=min(16, len(common))).astype(np.int64)] if len(common) else common
+        spread = np.linspace(0, len(common) - 1, num=min(16, len(common))).astype(np.int64)
+        probe = common[spread] if len(common) else common
         stored = gallery.embeddings_for(probe.tolist())
         if len(stored) != len(probe) or not np.array_equal(engine.vectors(probe.tolist()), stored):
             return None

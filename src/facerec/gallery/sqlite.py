@@ -224,7 +224,9 @@ class SQLiteGallery(SQLGallery):
         return _utc(value)
 
     def _embeddings(self, values: Sequence[Any]) -> npt.NDArray[np.float32]:
-        return np.frombuffer(b"".join(values), dtype=np.float32).reshape(len(values), EMBEDDING_DIM).copy()
+        vectors: npt.NDArray[np.float32] = np.frombuffer(b"".join(values), dtype=np.float32)
+        shaped: npt.NDArray[np.float32] = vectors.reshape(len(values), EMBEDDING_DIM).copy()
+        return shaped
 
     # -- people ----------------------------------------------------------------------------------------------
 

@@ -54,7 +54,8 @@ from facerec.errors import ConfigurationError, ModelFormatError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from facerec.models.dlibfile import DlibNet, Node
 
-__all__ = ["FACE_RESNET_PARAMS", "ChannelAffine", "ZeroPadAdd", "build_face_resnet", "export_face_resnet_onnx", "face_resnet_layer_names", "keras_to_dlib_net"]
+__all__ = ["FACE_RESNET_PARAMS", "ChannelAffine", "ZeroPadAdd", "build_face_resnet", "export_face_resnet_onnx",
+           "face_resnet_layer_names", "keras_to_dlib_net"]
 
 #: Number of parameters (trainable and frozen) of dlib's face ResNet.
 FACE_RESNET_PARAMS = 5_614_592
@@ -359,10 +360,7 @@ def keras_to_dlib_net(model: keras.Model, reference: str | os.PathLike[str] | Dl
     from facerec.models.dlibfile import DlibNet, read_dlib_dnn, resnet_graph
     from facerec.models.locate import locate_model
 
-    if isinstance(reference, DlibNet):
-        net = reference
-    else:
-        net = read_dlib_dnn(locate_model("resnet", reference))
+    net = reference if isinstance(reference, DlibNet) else read_dlib_dnn(locate_model("resnet", reference))
     nodes = resnet_graph(net)
     names = face_resnet_layer_names(nodes)
     replaced: dict[int, Any] = {}

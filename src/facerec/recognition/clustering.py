@@ -116,7 +116,7 @@ def _chinese_whispers(embeddings: Any, distance_threshold: float, max_iter: int,
     active = np.asarray([i for i in range(n) if len(neighbours[i]) > 1], dtype=np.intp)
     rng = np.random.default_rng(random_state)
     sweeps = 0
-    for sweeps in range(1, int(max_iter) + 1):
+    for sweeps in range(1, int(max_iter) + 1):  # noqa: B007 (the last value is the sweep count)
         changed = False
         for i in rng.permutation(active):
             values, counts = np.unique(labels[neighbours[i]], return_counts=True)

@@ -541,8 +541,8 @@ class SVMIdentifier(_IdentifierMixin):
                 f"SVMIdentifier needs at least 2 samples of every person for its probability calibration; "
                 f"{self.classes_[np.argmin(counts)]!r} has 1. Use KNNIdentifier for people with a single photo")
         folds = StratifiedKFold(n_splits=min(5, int(counts.min())), shuffle=True, random_state=self.random_state)
-        self.svm_ = CalibratedClassifierCV(LinearSVC(C=self.C, max_iter=10_000, random_state=self.random_state), method="sigmoid", cv=folds,
-                                           ensemble=False)
+        svm = LinearSVC(C=self.C, max_iter=10_000, random_state=self.random_state)
+        self.svm_ = CalibratedClassifierCV(svm, method="sigmoid", cv=folds, ensemble=False)
         self.svm_.fit(X, codes)
         return self
 

@@ -16,7 +16,20 @@ from typing import Any
 
 from facerec.errors import ConfigurationError
 
-__all__ = ["Document", "Figure", "Paragraph", "Section", "Table", "build_document", "classify_runs"]
+__all__ = [
+    "Document",
+    "Figure",
+    "Paragraph",
+    "RunInfo",
+    "Section",
+    "Table",
+    "build_document",
+    "classify_runs",
+    "num",
+    "pct",
+    "relative",
+    "resolve_refs",
+]
 
 #: The section titles, in the order of an IEEE conference paper.
 SECTION_TITLES = ("Introduction", "Data", "Method", "Experiments", "Results", "Conclusion", "Reproducibility")
@@ -196,7 +209,8 @@ class _Builder:
     # -- verification ------------------------------------------------------------------------------------------
     def verification(self, run: RunInfo, n: int) -> None:
         m = run.metrics
-        protocol = "LFW View 2 (pairs.txt)" if m.get("protocol") == "lfw" else f"pairs from {Path(m['pairs_file']).name}"
+        protocol = ("LFW View 2 (pairs.txt)" if m.get("protocol") == "lfw"
+                    else f"pairs from {Path(m['pairs_file']).name}")
         variants = m.get("variants", [])
         fars = [float(f) for f in m.get("far_targets", [])]
         suffix = f" {n + 1}" if len(self.of("verify")) > 1 else ""

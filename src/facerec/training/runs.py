@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -51,8 +52,17 @@ from facerec.training.data import (
 )
 from facerec.training.models import create_model, find_base, model_info, unfreeze_top_layers
 
-__all__ = ["RunResult", "TrainConfig", "configure_threads", "load_results", "load_sweep", "sweep", "train",
-           "write_comparison"]
+__all__ = [
+    "RunResult",
+    "TrainConfig",
+    "configure_threads",
+    "load_results",
+    "load_sweep",
+    "probabilities",
+    "sweep",
+    "train",
+    "write_comparison",
+]
 
 Log = Callable[[str], None]
 
@@ -684,7 +694,10 @@ def load_sweep(spec: str | os.PathLike[str], base: TrainConfig | None = None) ->
         try:
             text = path.read_text(encoding="utf-8")
             if path.suffix.lower() == ".toml":
-                import tomllib
+                if sys.version_info >= (3, 11):
+                    import tomllib
+                else:  # pragma: no cover - Python 3.10
+                    import tomli as tomllib
 
                 data: Any = tomllib.loads(text)
             else:
