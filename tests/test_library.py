@@ -124,7 +124,7 @@ def pg_store(pg_dsn: str) -> Iterator[tuple[str, str]]:
     PostgresGallery(pg_dsn, schema=schema).drop()
 
 
-# -- indexing -----------------------------------------------------------------------------------------------------------
+# -- indexing ------------------------------------------------------------------------------------------------------
 def test_index_stores_every_face_with_thumbnail_and_records_failures(indexed: Path, photo_folder: Path) -> None:
     analyzer = FaceAnalyzer(**OPTIONS)
     with open_store(indexed) as store:
@@ -200,7 +200,7 @@ def test_index_postgres_stores_the_same_faces(indexed: Path, photo_folder: Path,
 def test_index_refuses_a_library_of_another_model(indexed: Path, photo_folder: Path, tmp_path: Path) -> None:
     library = tmp_path / "lib.sqlite"
     shutil.copy(indexed, library)
-    with open_store(library) as store, pytest.raises(LibraryError, match="another|model"):
+    with open_store(library) as store, pytest.raises(LibraryError, match="model"):
         index_photos(store, [photo_folder], analyzer_options=OPTIONS, model_id="other-model/5pt")
 
 
@@ -276,7 +276,7 @@ def _stored_photos(library: Path) -> int:
         return 0
 
 
-# -- people -------------------------------------------------------------------------------------------------------------
+# -- people --------------------------------------------------------------------------------------------------------
 def test_core_point_clusters_keeps_existing_labels_and_rejections() -> None:
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 128)).astype(np.float32)

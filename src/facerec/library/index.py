@@ -75,7 +75,7 @@ def analyze_photo(analyzer: FaceAnalyzer, task: PhotoTask, *, crop_size_px: int 
         return PhotoResult(task.path, sha, task.size_bytes, task.mtime_ns, error=exc.reason)
     except FacerecError:
         raise
-    except Exception as exc:  # noqa: BLE001 - one odd picture must not stop a run
+    except Exception as exc:
         return PhotoResult(task.path, sha, task.size_bytes, task.mtime_ns,
                            error=f"failed: {type(exc).__name__}: {exc}")
     return PhotoResult(task.path, sha, task.size_bytes, task.mtime_ns, width=int(rgb.shape[1]),
@@ -189,7 +189,7 @@ class LocalPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __enter__(self) -> LocalPool:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> LocalPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

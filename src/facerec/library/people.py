@@ -35,9 +35,20 @@ from facerec.gallery import Gallery, GalleryError, NewSample, PersonNotFoundErro
 from facerec.library.records import LibraryError, StoredFace
 from facerec.library.store import PhotoStore
 
-__all__ = ["DEFAULT_CLUSTER_DISTANCE", "DEFAULT_MIN_FACES", "DEFAULT_NEIGHBOURS", "ClusterRun", "cluster_library",
-           "core_point_clusters", "name_cluster", "nearest_neighbours", "photos_of", "reject_faces",
-           "split_faces"]
+__all__ = [
+    "ANN_MIN_FACES",
+    "DEFAULT_CLUSTER_DISTANCE",
+    "DEFAULT_MIN_FACES",
+    "DEFAULT_NEIGHBOURS",
+    "ClusterRun",
+    "cluster_library",
+    "core_point_clusters",
+    "name_cluster",
+    "nearest_neighbours",
+    "photos_of",
+    "reject_faces",
+    "split_faces",
+]
 
 #: How close (Euclidean, dlib embeddings) a neighbour must be to count. Lower is stricter: purer, smaller clusters.
 #: 0.5 had the best pairwise F1 on LFW (see the module docstring).
@@ -49,15 +60,47 @@ DEFAULT_MIN_FACES = 3
 #: Nearest neighbours looked at per face.
 DEFAULT_NEIGHBOURS = 16
 
+#: From this many faces on the neighbours come from an HNSW index (hnswlib, the ``gallery`` extra) instead of exact
+#: search, whose cost grows with (new faces) x (all faces).
+ANN_MIN_FACES = 50_000
+
+
+def _hnsw_neighbours(queries: npt.NDArray[np.float32], vectors: npt.NDArray[np.float32], k: int
+                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    import hnswlib
+
+    index = hnswlib.Index(space="l2", dim=vectors.shape[1])
+    index.init_index(max_elements=len(vectors), M=16, ef_construction=100, random_seed=0)
+    index.add_items(np.ascontiguousarray(vectors, dtype=np.float32), np.arange(len(vectors)))
+    index.set_ef(max(128, 4 * k))
+    labels, squared = index.knn_query(np.ascontiguousarray(queries, dtype=np.float32), k=k)
+    return labels.astype(np.int64), np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
+
 
 def nearest_neighbours(queries: npt.NDArray[np.float32], vectors: npt.NDArray[np.float32], k: int, *,
-                       block: int = 512) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """The ``k`` nearest rows of ``vectors`` for each query (exact, in blocks of queries to bound memory).
+                       block: int = 512, method: str = "auto"
+                       ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The ``k`` nearest rows of ``vectors`` for each query.
+
+    Args:
+        queries, vectors: ``(n, 128)`` embeddings.
+        k: neighbours per query.
+        block: queries per block of the exact search (bounds its memory to ``block * len(vectors)`` floats).
+        method: ``"exact"`` (numpy), ``"hnsw"`` (hnswlib, approximate) or ``"auto"`` (HNSW from
+            :data:`ANN_MIN_FACES` vectors on, when hnswlib is installed).
 
     Returns:
         ``(indices, distances)``, both ``(len(queries), min(k, len(vectors)))``, nearest first.
     """
+    if method not in ("auto", "exact", "hnsw"):
+        raise ConfigurationError(f"method must be 'auto', 'exact' or 'hnsw', got {method!r}")
     k = min(k, len(vectors))
+    if k > 0 and len(queries) > 0 and (method == "hnsw" or (method == "auto" and len(vectors) >= ANN_MIN_FACES)):
+        try:
+            return _hnsw_neighbours(queries, vectors, k)
+        except ImportError:
+            if method == "hnsw":
+                raise ConfigurationError("HNSW neighbours need hnswlib: pip install 'facerec[gallery]'") from None
     out_i = np.zeros((len(queries), k), dtype=np.int64)
     out_d = np.zeros((len(queries), k), dtype=np.float32)
     if k == 0 or len(queries) == 0:
@@ -79,8 +122,8 @@ def nearest_neighbours(queries: npt.NDArray[np.float32], vectors: npt.NDArray[np
 
 def core_point_clusters(vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], *,
                         distance_threshold: float = DEFAULT_CLUSTER_DISTANCE, min_faces: int = DEFAULT_MIN_FACES,
-                        k: int = DEFAULT_NEIGHBOURS, forbidden: dict[int, set[int]] | None = None
-                        ) -> npt.NDArray[np.int64]:
+                        k: int = DEFAULT_NEIGHBOURS, forbidden: dict[int, set[int]] | None = None,
+                        method: str = "auto") -> npt.NDArray[np.int64]:
     """Cluster the faces labelled ``-1``, leaving the others' labels as they are (see the module docstring).
 
     Args:
@@ -90,6 +133,7 @@ def core_point_clusters(vectors: npt.NDArray[np.float32], labels: npt.NDArray[np
         min_faces: faces within the threshold (itself included) that make a core face; 3 is typical.
         k: neighbours looked at per face.
         forbidden: row -> clusters that face must not join (rejections).
+        method: how neighbours are found (see :func:`nearest_neighbours`).
 
     Returns:
         ``(n,)`` labels: existing ones kept, new clusters numbered from ``max(labels) + 1``, ``-1`` for faces
@@ -99,12 +143,13 @@ def core_point_clusters(vectors: npt.NDArray[np.float32], labels: npt.NDArray[np
         raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
     if min_faces < 1 or k < 1:
         raise ConfigurationError(f"min_faces and k must be >= 1, got {min_faces} and {k}")
-    out = np.asarray(labels, dtype=np.int64).copy()
+    out: npt.NDArray[np.int64] = np.array(labels, dtype=np.int64)
     todo = np.flatnonzero(out == -1)
     if len(todo) == 0:
         return out
     forbid = forbidden or {}
-    indices, distances = nearest_neighbours(np.asarray(vectors)[todo], np.asarray(vectors), max(k, min_faces))
+    indices, distances = nearest_neighbours(np.asarray(vectors)[todo], np.asarray(vectors), max(k, min_faces),
+                                            method=method)
     next_label = int(out.max(initial=-1)) + 1
     deferred: list[int] = []
 

@@ -137,14 +137,14 @@ class RayPool:
         for actor in self._actors:
             try:
                 self._ray.kill(actor)
-            except Exception:  # noqa: BLE001,S110 - already gone
+            except Exception:
                 pass
         self._actors = []
         if self._started:
             self._ray.shutdown()
             self._started = False
 
-    def __enter__(self) -> RayPool:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> RayPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -152,7 +152,9 @@ class SQLitePhotoStore(PhotoStore):
                 c.execute(sql, list(params))
 
     def _vectors(self, values: Sequence[Any]) -> npt.NDArray[np.float32]:
-        return np.frombuffer(b"".join(values), dtype=np.float32).reshape(len(values), EMBEDDING_DIM).copy()
+        out: npt.NDArray[np.float32] = np.frombuffer(b"".join(values), dtype=np.float32).reshape(
+            len(values), EMBEDDING_DIM).copy()
+        return out
 
     def close(self) -> None:
         with self._lock:

@@ -353,7 +353,8 @@ class PhotoStore(abc.ABC):
             return []
         marks = ", ".join("?" * len(ids))
         rows = self._read(self._sql(
-            "SELECT p.path FROM {photos} p JOIN {faces} f ON f.photo_id = p.id JOIN {clusters} c ON c.id = f.cluster_id "
+            "SELECT p.path FROM {photos} p JOIN {faces} f ON f.photo_id = p.id "
+            "JOIN {clusters} c ON c.id = f.cluster_id "
             f"WHERE c.person_id IN ({marks}) GROUP BY p.id, p.path HAVING count(DISTINCT c.person_id) = ? "
             "ORDER BY p.path"), [*ids, len(ids)])
         return [str(r[0]) for r in rows]
