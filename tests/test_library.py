@@ -310,6 +310,17 @@ def test_people_cluster_name_split_reject_and_photos(indexed: Path, tmp_path: Pa
         assert [Path(p).name for p in photos_of(store, gallery, ["obama"])] == ["obama.jpg", "obama2.jpg",
                                                                                  "two_people.jpg"]
         assert [Path(p).name for p in photos_of(store, gallery, ["obama", "biden"])] == ["two_people.jpg"]
+        # a new photo of obama, indexed later, joins the named cluster and is enrolled
+        newer = tmp_path / "new"
+        newer.mkdir()
+        with Image.open(next(Path(p[1]) for p in store.photos() if p[1].endswith("/obama.jpg"))) as image:
+            image.convert("RGB").resize((image.width * 3 // 4, image.height * 3 // 4)).save(newer / "later.jpg")
+        index_photos(store, [newer], analyzer_options=OPTIONS)
+        assert cluster_library(store, gallery, min_faces=2).enrolled == 1
+        assert gallery.get_person("obama").sample_count == 4
+        assert "later.jpg" in [Path(p).name for p in photos_of(store, gallery, ["obama"])]
+        (later,) = store.faces_of_photo(store.photos()[-1][0])
+        assert reject_faces(store, gallery, [later.id]) == 1
         # reject obama's face of two_people.jpg: out of the person, and it stays out on re-runs
         wrong = next(f for f in store.faces_of_cluster(obama.id) if f.path.endswith("two_people.jpg"))
         assert reject_faces(store, gallery, [wrong.id]) == 1

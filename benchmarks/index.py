@@ -1,0 +1,260 @@
+"""Photo-library indexing and clustering: photos/s on LFW with local workers and with Ray, database insert rates,
+and the people found (pairwise precision/recall against LFW's names).
+
+Run (a few minutes; add ``--pg-dsn`` to time PostgreSQL inserts too)::
+
+    nice -n 5 .venv/bin/python benchmarks/index.py --photos 1000 --json out/index.json
+
+What it does:
+
+1. **Indexing.** A seeded subset of LFW (``--photos``; whole people with 2-30 photos each, drawn at random, so the
+   subset holds people of many photo counts like a personal library) is indexed into a fresh SQLite library with
+   ``facerec.library.index_photos``, once per configuration: 1 and 2 local worker processes, and 1 and 2 Ray actors
+   on a local Ray instance (``ray.init(num_cpus=2)``; its start is timed on its own). Wall time includes starting
+   the workers and loading their models; "steady photos/s" is the rate between the first and the last batch.
+   Every configuration must store the same number of faces.
+2. **Insert rate.** ``PhotoStore.write_batch`` of synthetic photos (one face each, 128-d embedding, 4 kB
+   thumbnail) in batches of 64, into SQLite and (``--pg-dsn``) PostgreSQL (COPY).
+3. **People.** On the faces of the first library: Immich's core-point scheme as facerec runs it after each index
+   (``facerec.library.people.cluster_library``, every face of every photo clustered, background faces included)
+   at several distances and ``min_faces``, also run incrementally in 4 chunks (4 successive index runs), against
+   today's agglomerative clustering (``facerec.recognition.cluster_faces``, average linkage, 0.55) on the same
+   faces. Scored on the central face of each photo (the one LFW names) with ``pairwise_scores``; faces left
+   unclustered count as singletons.
+4. **Clustering time at scale.** ``core_point_clusters`` on embeddings drawn from the LFW-fitted Gaussian model
+   (``GaussianFaceModel``, 5 faces a person) at growing sizes, exact and HNSW neighbours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+# Ray's worker processes must import this checkout's facerec too
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+
+LFW = ROOT.parent / "shared" / "data" / "lfw" / "images"
+
+
+def lfw_subset(count: int, seed: int) -> list[Path]:
+    people = sorted(p for p in LFW.iterdir() if p.is_dir())
+    rng = random.Random(seed)
+    rng.shuffle(people)
+    chosen: list[Path] = []
+    for person in people:
+        photos = sorted(person.glob("*.jpg"))
+        if len(photos) < 2:
+            continue
+        chosen.extend(photos[:30])
+        if len(chosen) >= count:
+            break
+    return chosen[:count]
+
+
+def link_folder(photos: list[Path], folder: Path) -> Path:
+    for photo in photos:
+        target = folder / photo.parent.name / photo.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.symlink_to(photo)
+    return folder
+
+
+def run_index(photos: Path, library: Path, pool: Any, batch_size: int) -> dict[str, Any]:
+    from facerec.library import index_photos, open_store
+
+    marks: list[tuple[float, int]] = []
+    start = time.perf_counter()
+    with open_store(library) as store:
+        report = index_photos(store, [photos], pool=pool, batch_size=batch_size,
+                              on_progress=lambda p: marks.append((time.perf_counter(), p.done)))
+        faces = store.counts()["faces"]
+    wall = time.perf_counter() - start
+    (t0, d0), (t1, d1) = marks[0], marks[-1]
+    return {"photos": report.progress.total, "stored": report.progress.stored, "faces": faces,
+            "failed": report.progress.failed, "wall_s": round(wall, 2),
+            "photos_per_s": round(report.progress.total / wall, 2),
+            "steady_photos_per_s": round((d1 - d0) / (t1 - t0), 2) if t1 > t0 else None}
+
+
+def indexing(photos: Path, work: Path, batch_size: int, configs: list[str]) -> list[dict[str, Any]]:
+    from facerec.library import LocalPool
+
+    rows = []
+    for config in configs:
+        kind, count = config.split(":")
+        workers = int(count)
+        started = time.perf_counter()
+        ray_start = None
+        if kind == "ray":
+            import ray
+
+            from facerec.library.ray_pool import RayPool
+
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            ray_start = round(time.perf_counter() - started, 2)
+            pool: Any = RayPool(workers=workers)
+        else:
+            pool = LocalPool(workers=workers)
+        try:
+            row = run_index(photos, work / f"{kind}{workers}.sqlite", pool, batch_size)
+        finally:
+            pool.close()
+            if kind == "ray":
+                import ray
+
+                ray.shutdown()
+        row.update({"config": f"{'Ray actors' if kind == 'ray' else 'local workers'}: {workers}",
+                    "ray_init_s": ray_start})
+        print(json.dumps(row), file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
+
+
+def insert_rate(location: str, faces: int, **options: Any) -> dict[str, Any]:
+    from facerec.library import IndexedFace, PhotoResult, open_store
+    from facerec.types import Box
+
+    rng = np.random.default_rng(0)
+    thumb = bytes(rng.integers(0, 256, 4096, dtype=np.uint8))
+    results = [PhotoResult(f"/synthetic/{i:08d}.jpg", f"{i:064x}", 1000, i, 250, 250,
+                           (IndexedFace(Box(10, 10, 100, 100), 1.0, rng.normal(size=128).astype(np.float32),
+                                        thumb),)) for i in range(faces)]
+    with open_store(location, **options) as store:
+        start = time.perf_counter()
+        for i in range(0, faces, 64):
+            store.write_batch(results[i:i + 64], model_id="synthetic")
+        seconds = time.perf_counter() - start
+        if hasattr(store, "drop"):
+            store.drop()
+    return {"faces": faces, "seconds": round(seconds, 2), "faces_per_s": round(faces / seconds)}
+
+
+def central_faces(library: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every face's id and embedding; and for each photo its central face's row and the photo's person."""
+    from facerec.library import open_store
+
+    with open_store(library) as store:
+        table = store.face_table()
+        row_of = {int(f): i for i, f in enumerate(table.ids)}
+        rows, names = [], []
+        for photo_id, path, _sha, _count in store.photos():
+            faces = store.faces_of_photo(photo_id)
+            if not faces:
+                continue
+            central = min(faces, key=lambda f: (f.box.center[0] - 125) ** 2 + (f.box.center[1] - 125) ** 2)
+            rows.append(row_of[central.id])
+            names.append(Path(path).parent.name)
+    return table.ids, table.vectors, np.asarray(rows), np.asarray(names)
+
+
+def clustering(library: Path) -> list[dict[str, Any]]:
+    from facerec.library.people import core_point_clusters
+    from facerec.recognition import cluster_faces, pairwise_scores
+
+    _ids, vectors, rows, names = central_faces(library)
+    out = []
+
+    def score(method: str, labels: np.ndarray, seconds: float, on_central_only: bool = False) -> None:
+        picked = labels if on_central_only else labels[rows]
+        s = pairwise_scores(names, picked)
+        out.append({"method": method, "precision": round(s.precision, 4), "recall": round(s.recall, 4),
+                    "f1": round(s.f1, 4), "clusters": s.n_clusters, "unclustered": round(s.noise, 4),
+                    "seconds": round(seconds, 2)})
+        print(json.dumps(out[-1]), file=sys.stderr, flush=True)
+
+    for threshold in (0.4, 0.45, 0.5, 0.55):
+        for min_faces in (1, 2, 3):
+            start = time.perf_counter()
+            labels = core_point_clusters(vectors, np.full(len(vectors), -1), distance_threshold=threshold,
+                                         min_faces=min_faces, method="exact")
+            score(f"core-point, all faces, d={threshold} min_faces={min_faces}", labels,
+                  time.perf_counter() - start)
+    for threshold in (0.45, 0.5):
+        labels = np.full(len(vectors), -1)
+        start = time.perf_counter()
+        for chunk in np.array_split(np.arange(len(vectors)), 4):   # faces arrive in 4 index runs
+            seen = chunk[-1] + 1
+            labels[:seen] = core_point_clusters(vectors[:seen], labels[:seen], distance_threshold=threshold,
+                                                min_faces=3, method="exact")
+        score(f"core-point, all faces, 4 incremental runs, d={threshold} min_faces=3", labels,
+              time.perf_counter() - start)
+    for threshold in (0.5, 0.55, 0.6):
+        start = time.perf_counter()
+        labels = cluster_faces(vectors, method="agglomerative", distance_threshold=threshold)
+        score(f"agglomerative (average), all faces, d={threshold}", labels, time.perf_counter() - start)
+    start = time.perf_counter()
+    labels = cluster_faces(vectors[rows], method="agglomerative", distance_threshold=0.55)
+    score("agglomerative (average), central faces only, d=0.55", labels, time.perf_counter() - start, True)
+    start = time.perf_counter()
+    labels = core_point_clusters(vectors[rows], np.full(len(rows), -1), distance_threshold=0.5, min_faces=3,
+                                 method="exact")
+    score("core-point, central faces only, d=0.5 min_faces=3", labels, time.perf_counter() - start, True)
+    return out
+
+
+def clustering_time(library: Path, sizes: list[int]) -> list[dict[str, Any]]:
+    from facerec.gallery.synthetic import GaussianFaceModel
+    from facerec.library.people import core_point_clusters
+
+    _ids, vectors, rows, names = central_faces(library)
+    model = GaussianFaceModel.fit(vectors[rows], names)
+    out = []
+    for size in sizes:
+        data, _labels, _ = model.sample(size // 5, 5, seed=1)
+        for method in ("exact", "hnsw"):
+            if method == "exact" and size > 100_000:
+                continue
+            start = time.perf_counter()
+            core_point_clusters(data, np.full(len(data), -1), method=method)
+            row = {"faces": size, "neighbours": method, "seconds": round(time.perf_counter() - start, 2)}
+            print(json.dumps(row), file=sys.stderr, flush=True)
+            out.append(row)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--configs", nargs="+", default=["local:1", "local:2", "ray:1", "ray:2"])
+    parser.add_argument("--insert-faces", type=int, default=20000)
+    parser.add_argument("--pg-dsn", default=os.environ.get("FACEREC_TEST_PG_DSN"))
+    parser.add_argument("--cluster-sizes", type=int, nargs="+", default=[10000, 30000, 100000])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="facerec-index-bench-") as tmp:
+        work = Path(tmp)
+        photos = link_folder(lfw_subset(args.photos, args.seed), work / "photos")
+        result: dict[str, Any] = {"load_before": os.getloadavg(), "photos": args.photos, "batch_size": args.batch_size}
+        result["indexing"] = indexing(photos, work, args.batch_size, args.configs)
+        result["insert"] = {"sqlite": insert_rate(str(work / "insert.sqlite"), args.insert_faces)}
+        if args.pg_dsn:
+            result["insert"]["postgres"] = insert_rate(args.pg_dsn, args.insert_faces, schema="bench_insert")
+        print(json.dumps(result["insert"]), file=sys.stderr, flush=True)
+        first = work / f"{args.configs[0].replace(':', '')}.sqlite"
+        result["clustering"] = clustering(first)
+        result["clustering_time"] = clustering_time(first, args.cluster_sizes)
+        result["load_after"] = os.getloadavg()
+    text = json.dumps(result, indent=2)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
