@@ -10,9 +10,11 @@ What it does:
 1. **Indexing.** A seeded subset of LFW (``--photos``; whole people with 2-30 photos each, drawn at random, so the
    subset holds people of many photo counts like a personal library) is indexed into a fresh SQLite library with
    ``facerec.library.index_photos``, once per configuration: 1 and 2 local worker processes, and 1 and 2 Ray actors
-   on a local Ray instance (``ray.init(num_cpus=2)``; its start is timed on its own). Wall time includes starting
-   the workers and loading their models; "steady photos/s" is the rate between the first and the last batch.
-   Every configuration must store the same number of faces.
+   on a local Ray instance (``ray.init(num_cpus=2)``, started once; its start is timed on its own). The photos are
+   split into ``--rounds`` chunks and the configurations take turns on each chunk (their order rotating), so that
+   the load of a shared machine touches them alike; each chunk is one run (workers started, models loaded).
+   Wall time includes starting the workers and loading their models; "steady photos/s" is the rate between the
+   first and the last batch of each run. Every configuration must store the same number of faces.
 2. **Insert rate.** ``PhotoStore.write_batch`` of synthetic photos (one face each, 128-d embedding, 4 kB
    thumbnail) in batches of 64, into SQLite and (``--pg-dsn``) PostgreSQL (COPY).
 3. **People.** On the faces of the first library: Immich's core-point scheme as facerec runs it after each index
@@ -75,51 +77,83 @@ def run_index(photos: Path, library: Path, pool: Any, batch_size: int) -> dict[s
     from facerec.library import index_photos, open_store
 
     marks: list[tuple[float, int]] = []
+    cpu = time.process_time()
     start = time.perf_counter()
     with open_store(library) as store:
         report = index_photos(store, [photos], pool=pool, batch_size=batch_size,
                               on_progress=lambda p: marks.append((time.perf_counter(), p.done)))
         faces = store.counts()["faces"]
     wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     (t0, d0), (t1, d1) = marks[0], marks[-1]
     return {"photos": report.progress.total, "stored": report.progress.stored, "faces": faces,
             "failed": report.progress.failed, "wall_s": round(wall, 2),
             "photos_per_s": round(report.progress.total / wall, 2),
-            "steady_photos_per_s": round((d1 - d0) / (t1 - t0), 2) if t1 > t0 else None}
+            # this process's CPU time per photo: the analysis itself only with one local worker (in-process)
+            "driver_cpu_ms_per_photo": round(1000 * cpu / max(report.progress.total, 1), 1),
+            "steady_s": t1 - t0, "steady_photos": d1 - d0}
 
 
-def indexing(photos: Path, work: Path, batch_size: int, configs: list[str]) -> list[dict[str, Any]]:
+def _pool(kind: str, workers: int) -> Any:
     from facerec.library import LocalPool
 
-    rows = []
-    for config in configs:
-        kind, count = config.split(":")
-        workers = int(count)
-        started = time.perf_counter()
-        ray_start = None
-        if kind == "ray":
+    if kind == "ray":
+        from facerec.library.ray_pool import RayPool
+
+        return RayPool(workers=workers)
+    return LocalPool(workers=workers)
+
+
+def indexing(photos: list[Path], work: Path, batch_size: int, configs: list[str], rounds: int) -> list[dict[str, Any]]:
+    """Each configuration indexes the photos into its own library, in ``rounds`` chunks taken in turns (the order
+    of the configurations rotating each round), so that changes in the machine's load touch every configuration
+    alike. Each chunk is one run: workers (or Ray actors) started, models loaded, photos indexed, workers stopped."""
+    ray_init_s = None
+    if any(c.startswith("ray:") for c in configs):
+        import ray
+
+        start = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray_init_s = round(time.perf_counter() - start, 2)
+    totals: dict[str, dict[str, Any]] = {c: {"photos": 0, "stored": 0, "faces": 0, "failed": 0, "wall_s": 0.0,
+                                             "steady_s": 0.0, "steady_photos": 0, "cpu_ms": 0.0} for c in configs}
+    try:
+        chunks = np.array_split(np.arange(len(photos)), rounds)
+        for turn, chunk in enumerate(chunks):
+            folder = link_folder([photos[i] for i in chunk], work / f"photos{turn}")
+            order = configs[turn % len(configs):] + configs[:turn % len(configs)]
+            for config in order:
+                kind, count = config.split(":")
+                pool = _pool(kind, int(count))
+                try:
+                    row = run_index(folder, work / f"{kind}{count}.sqlite", pool, batch_size)
+                finally:
+                    pool.close()
+                total = totals[config]
+                for key in ("photos", "stored", "faces", "failed"):
+                    total[key] += row[key]
+                total["wall_s"] += row["wall_s"]
+                total["steady_s"] += row["steady_s"]
+                total["steady_photos"] += row["steady_photos"]
+                total["cpu_ms"] += row["driver_cpu_ms_per_photo"] * row["photos"]
+                print(json.dumps({"round": turn, "config": config, **row}), file=sys.stderr, flush=True)
+    finally:
+        if ray_init_s is not None:
             import ray
 
-            from facerec.library.ray_pool import RayPool
-
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-            ray_start = round(time.perf_counter() - started, 2)
-            pool: Any = RayPool(workers=workers)
-        else:
-            pool = LocalPool(workers=workers)
-        try:
-            row = run_index(photos, work / f"{kind}{workers}.sqlite", pool, batch_size)
-        finally:
-            pool.close()
-            if kind == "ray":
-                import ray
-
-                ray.shutdown()
-        row.update({"config": f"{'Ray actors' if kind == 'ray' else 'local workers'}: {workers}",
-                    "ray_init_s": ray_start})
-        print(json.dumps(row), file=sys.stderr, flush=True)
-        rows.append(row)
-    return rows
+            ray.shutdown()
+    out = []
+    for config, total in totals.items():
+        kind, count = config.split(":")
+        out.append({"config": f"{'Ray actors' if kind == 'ray' else 'local workers'}: {count}",
+                    "photos": total["photos"], "stored": total["stored"], "faces": total["faces"],
+                    "failed": total["failed"], "wall_s": round(total["wall_s"], 1),
+                    "photos_per_s": round(total["photos"] / total["wall_s"], 2),
+                    "steady_photos_per_s": round(total["steady_photos"] / total["steady_s"], 2)
+                    if total["steady_s"] else None,
+                    "driver_cpu_ms_per_photo": round(total["cpu_ms"] / max(total["photos"], 1), 1),
+                    "ray_init_s": ray_init_s if kind == "ray" else None})
+    return out
 
 
 def insert_rate(location: str, faces: int, **options: Any) -> dict[str, Any]:
@@ -230,6 +264,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--configs", nargs="+", default=["local:1", "local:2", "ray:1", "ray:2"])
+    parser.add_argument("--rounds", type=int, default=4, help="chunks the photos are indexed in, configurations "
+                        "taking turns")
     parser.add_argument("--insert-faces", type=int, default=20000)
     parser.add_argument("--pg-dsn", default=os.environ.get("FACEREC_TEST_PG_DSN"))
     parser.add_argument("--cluster-sizes", type=int, nargs="+", default=[10000, 30000, 100000])
@@ -238,9 +274,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="facerec-index-bench-") as tmp:
         work = Path(tmp)
-        photos = link_folder(lfw_subset(args.photos, args.seed), work / "photos")
-        result: dict[str, Any] = {"load_before": os.getloadavg(), "photos": args.photos, "batch_size": args.batch_size}
-        result["indexing"] = indexing(photos, work, args.batch_size, args.configs)
+        photos = lfw_subset(args.photos, args.seed)
+        result: dict[str, Any] = {"load_before": os.getloadavg(), "photos": args.photos, "batch_size": args.batch_size,
+                                  "rounds": args.rounds}
+        result["indexing"] = indexing(photos, work, args.batch_size, args.configs, args.rounds)
         result["insert"] = {"sqlite": insert_rate(str(work / "insert.sqlite"), args.insert_faces)}
         if args.pg_dsn:
             result["insert"]["postgres"] = insert_rate(args.pg_dsn, args.insert_faces, schema="bench_insert")

@@ -357,3 +357,14 @@ def test_people_cli_suggest_name_photos(indexed: Path, tmp_path: Path) -> None:
     assert listed.exit_code == 0 and len(json.loads(listed.stdout)["photos"]) == first["size"]
     unknown = runner.invoke(cli, ["photos", "--person", "nobody", "--gallery", str(library)])
     assert unknown.exit_code == 2 and "nobody" in unknown.stderr
+
+
+def test_index_progress_rate_and_eta() -> None:
+    from facerec.cli.library_cmds import _eta
+    from facerec.library import IndexProgress
+
+    progress = IndexProgress(total=100, done=30, stored=8, failed=2, skipped=20, elapsed_s=5.0)
+    assert progress.photos_per_s == pytest.approx(2.0)   # skipped photos are not work
+    assert progress.eta_s == pytest.approx(35.0)
+    assert IndexProgress(total=5).eta_s is None
+    assert (_eta(35.0), _eta(3725.0), _eta(None)) == ("00:35", "1:02:05", "--:--")
