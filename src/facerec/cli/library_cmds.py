@@ -73,7 +73,7 @@ class _RateBar:
 def _cluster_options(func: Any) -> Any:
     func = click.option("--cluster-distance", type=click.FloatRange(min=0, min_open=True), default=None,
                         metavar="D", help="How close two faces must be to count as neighbours when clustering "
-                        "(lower is stricter). Default: 0.5.")(func)
+                        "(lower is stricter). Default: 0.45.")(func)
     func = click.option("--min-faces", type=click.IntRange(min=1), default=None, metavar="N",
                         help="Close faces (itself included) that let a face start a cluster. Default: 3.")(func)
     return func
