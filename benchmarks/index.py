@@ -238,6 +238,40 @@ def clustering(library: Path) -> list[dict[str, Any]]:
     return out
 
 
+def clustering_cached(cache: Path) -> list[dict[str, Any]]:
+    """The same comparison on the lead's cached LFW embeddings (``benchmarks/lfw_verify.py --cache-dir``): the
+    central face of every photo of LFW's pairs.txt (7,701 photos, 4,281 people: mostly people with one photo, so
+    the clusters of a few must not swallow the singletons), in a seeded random order."""
+    from facerec.library.people import core_point_clusters
+    from facerec.recognition import cluster_faces, pairwise_scores
+
+    data = np.load(cache / "embed-hog-up1-fb-cnn-onnx.npz", allow_pickle=True)
+    vectors = data["emb_plain"][:, 1].astype(np.float32)
+    keep = np.isfinite(vectors).all(axis=1) & (np.abs(vectors).sum(axis=1) > 0)
+    names = np.asarray([str(k).split("/")[0] for k in data["keys"]])[keep]
+    vectors = vectors[keep]
+    order = np.random.default_rng(0).permutation(len(vectors))
+    vectors, names = vectors[order], names[order]
+    out = []
+    runs: list[tuple[str, Any]] = [
+        (f"core-point d={d} min_faces=3", lambda d=d: core_point_clusters(
+            vectors, np.full(len(vectors), -1), distance_threshold=d, min_faces=3, method="exact"))
+        for d in (0.4, 0.45, 0.5)]
+    runs += [(f"agglomerative (average) d={d}", lambda d=d: cluster_faces(vectors, method="agglomerative",
+                                                                          distance_threshold=d))
+             for d in (0.45, 0.5, 0.55)]
+    for name, run in runs:
+        start = time.perf_counter()
+        labels = run()
+        s = pairwise_scores(names, labels)
+        out.append({"method": name, "faces": len(vectors), "people": len(set(names)),
+                    "precision": round(s.precision, 4), "recall": round(s.recall, 4), "f1": round(s.f1, 4),
+                    "clusters": s.n_clusters, "unclustered": round(s.noise, 4),
+                    "seconds": round(time.perf_counter() - start, 2)})
+        print(json.dumps(out[-1]), file=sys.stderr, flush=True)
+    return out
+
+
 def clustering_time(library: Path, sizes: list[int]) -> list[dict[str, Any]]:
     from facerec.gallery.synthetic import GaussianFaceModel
     from facerec.library.people import core_point_clusters
@@ -248,7 +282,7 @@ def clustering_time(library: Path, sizes: list[int]) -> list[dict[str, Any]]:
     for size in sizes:
         data, _labels, _ = model.sample(size // 5, 5, seed=1)
         for method in ("exact", "hnsw"):
-            if method == "exact" and size > 100_000:
+            if method == "exact" and size > 30_000:   # (new faces) x (all faces): 141 s at 30,000 here
                 continue
             start = time.perf_counter()
             core_point_clusters(data, np.full(len(data), -1), method=method)
@@ -269,9 +303,16 @@ def main() -> None:
     parser.add_argument("--insert-faces", type=int, default=20000)
     parser.add_argument("--pg-dsn", default=os.environ.get("FACEREC_TEST_PG_DSN"))
     parser.add_argument("--cluster-sizes", type=int, nargs="+", default=[10000, 30000, 100000])
+    parser.add_argument("--lfw-cache", type=Path, default=Path("/work/cache/lfw"),
+                        help="cached LFW embeddings (benchmarks/lfw_verify.py --cache-dir) for the 7,701-photo "
+                             "clustering comparison; skipped when absent")
+    parser.add_argument("--only-cached", action="store_true", help="run only that comparison")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
+    if args.only_cached:
+        print(json.dumps({"clustering_lfw_pairs": clustering_cached(args.lfw_cache)}, indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="facerec-index-bench-") as tmp:
         work = Path(tmp)
         photos = lfw_subset(args.photos, args.seed)
@@ -285,6 +326,8 @@ def main() -> None:
         first = work / f"{args.configs[0].replace(':', '')}.sqlite"
         result["clustering"] = clustering(first)
         result["clustering_time"] = clustering_time(first, args.cluster_sizes)
+        if (args.lfw_cache / "embed-hog-up1-fb-cnn-onnx.npz").is_file():
+            result["clustering_lfw_pairs"] = clustering_cached(args.lfw_cache)
         result["load_after"] = os.getloadavg()
     text = json.dumps(result, indent=2)
     if args.json:
