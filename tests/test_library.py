@@ -144,7 +144,7 @@ def test_index_stores_every_face_with_thumbnail_and_records_failures(indexed: Pa
             assert sorted(f.box.css() for f in faces) == sorted(f.box.css() for f in expected)
             by_box = {f.box: f.embedding for f in expected}
             for face, vector in zip(faces, store.embeddings([f.id for f in faces])):
-                np.testing.assert_allclose(vector, by_box[face.box], atol=1e-5)
+                np.testing.assert_allclose(vector, np.asarray(by_box[face.box]), atol=1e-5)
                 crop = store.crop(face.id)
                 assert crop is not None and crop[:2] == b"\xff\xd8"
                 with Image.open(io.BytesIO(crop)) as thumb:
