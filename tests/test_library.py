@@ -173,6 +173,21 @@ def test_index_rerun_skips_unchanged_photos_and_copies_by_hash(indexed: Path, ph
         assert third.progress.skipped == 5 and third.progress.stored == 0
 
 
+def test_index_hashing_in_workers_drops_copies_when_writing(indexed: Path, photo_folder: Path, tmp_path: Path) -> None:
+    library = tmp_path / "lib.sqlite"
+    shutil.copy(indexed, library)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    shutil.copy(photo_folder / "2020" / "biden.jpg", extra / "copy-of-biden.jpg")
+    with open_store(library) as store:
+        before = store.counts()
+        report = index_photos(store, [photo_folder, extra], analyzer_options=OPTIONS, hash_in_driver=False)
+        # the copy is analysed, then dropped (and so is biden.jpg when an earlier test touched its time)
+        assert report.progress.duplicates >= 1 and report.progress.skipped + report.progress.duplicates == 6
+        assert report.progress.stored == report.progress.failed == 0
+        assert store.counts() == before
+
+
 def test_index_two_worker_processes_store_the_same_faces(indexed: Path, photo_folder: Path,
                                                          tmp_path: Path) -> None:
     with open_store(tmp_path / "two.sqlite") as store, LocalPool(workers=2, analyzer_options=OPTIONS) as pool:

@@ -100,6 +100,9 @@ def _cluster_settings(cluster_distance: float | None, min_faces: int | None) -> 
               help="Ray actors to start (default: one per CPU of the cluster).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, metavar="N",
               help="Photos per batch: one task for a worker and one database transaction.")
+@click.option("--hash-in-workers", is_flag=True,
+              help="Hash each photo where it is analysed instead of here first, so that this process reads no photo "
+                   "bytes (for a cluster); a copy of a stored photo is then analysed before it is dropped.")
 @click.option("--no-cluster", is_flag=True, help="Do not cluster the new faces after indexing.")
 @_cluster_options
 @analyzer_options(embedder=True)
@@ -108,7 +111,7 @@ def _cluster_settings(cluster_distance: float | None, min_faces: int | None) -> 
 @click.pass_context
 @errors_to_fail
 def index(ctx: click.Context, /, photos_dirs: tuple[Path, ...], gallery_location: str | None, workers: int,
-          ray_address: str | None, ray_workers: int | None, batch_size: int, no_cluster: bool,
+          ray_address: str | None, ray_workers: int | None, batch_size: int, hash_in_workers: bool, no_cluster: bool,
           cluster_distance: float | None, min_faces: int | None, as_json: bool, as_csv: bool, quiet: bool,
           **analyzer_settings: Any) -> None:
     """Store every face of every photo of PHOTOS (files or folders, searched recursively) in the gallery's photo
@@ -145,7 +148,8 @@ def index(ctx: click.Context, /, photos_dirs: tuple[Path, ...], gallery_location
             pool = LocalPool(workers=workers, analyzer_options=options)
         try:
             report = index_photos(store, list(photos_dirs), pool=pool, analyzer_options=options,
-                                  batch_size=batch_size, on_progress=on_progress)
+                                  batch_size=batch_size, hash_in_driver=not hash_in_workers,
+                                  on_progress=on_progress)
         finally:
             pool.close()
             if bar is not None:

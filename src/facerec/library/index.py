@@ -261,9 +261,12 @@ class IndexReport:
 
 
 def plan_tasks(store: PhotoStore, files: Sequence[Path], progress: IndexProgress, failures: list[tuple[str, str]],
-               *, chunk: int = 256, hash_threads: int = 2) -> Iterator[PhotoTask]:
-    """The photos of ``files`` that still need analysing, hashed here; skipped and unreadable ones are counted
-    in ``progress`` (unreadable ones are also recorded as failures by the caller through ``failures``)."""
+               *, chunk: int = 256, hash_threads: int = 2, hash_here: bool = True) -> Iterator[PhotoTask]:
+    """The photos of ``files`` that still need analysing; skipped and unreadable ones are counted in ``progress``
+    (unreadable ones are also recorded as failures by the caller through ``failures``).
+
+    With ``hash_here`` the files are hashed here and those whose hash is stored are skipped; without it only the
+    path, size and time are compared, and the workers' hashes find the copies when the batch is written."""
     known = store.known_files()
     seen_hashes: set[str] = set()
     with ThreadPoolExecutor(max_workers=hash_threads) as hasher:
@@ -279,6 +282,9 @@ def plan_tasks(store: PhotoStore, files: Sequence[Path], progress: IndexProgress
                 if known.get(path) == (info.st_size, info.st_mtime_ns):
                     progress.skipped += 1
                     progress.done += 1
+                    continue
+                if not hash_here:
+                    yield PhotoTask(path, "", info.st_size, info.st_mtime_ns)
                     continue
                 listed.append((path, info.st_size, info.st_mtime_ns))
 
@@ -317,7 +323,7 @@ def _batched(tasks: Iterable[PhotoTask], size: int) -> Iterator[list[PhotoTask]]
 
 def index_photos(store: PhotoStore, paths: Sequence[str | os.PathLike[str]], *, pool: AnalyzerPool | None = None,
                  workers: int = 1, analyzer_options: dict[str, Any] | None = None,
-                 batch_size: int = DEFAULT_BATCH_SIZE, model_id: str | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, model_id: str | None = None, hash_in_driver: bool = True,
                  on_progress: Callable[[IndexProgress], None] | None = None) -> IndexReport:
     """Index every photo of ``paths`` (files and folders, searched recursively) into ``store``.
 
@@ -331,6 +337,10 @@ def index_photos(store: PhotoStore, paths: Sequence[str | os.PathLike[str]], *, 
             they must be the same as the pool's when a pool is given.
         batch_size: photos per batch (one task, one transaction).
         model_id: the embedding model's id (default: :func:`~facerec.gallery.model_id_for` of the options).
+        hash_in_driver: hash every new file here and skip those whose content is stored (a copy or a moved photo)
+            before any work is sent out. ``False`` leaves the hashing to the workers, so that this process reads
+            no photo bytes (on a cluster it would otherwise read every byte of the library); a copy is then analysed
+            and dropped when its batch is written (counted as a duplicate).
         on_progress: called after every batch with the counts so far.
 
     Returns:
@@ -376,7 +386,7 @@ def index_photos(store: PhotoStore, paths: Sequence[str | os.PathLike[str]], *, 
             unreadable.clear()
 
     try:
-        tasks = plan_tasks(store, files, progress, unreadable)
+        tasks = plan_tasks(store, files, progress, unreadable, hash_here=hash_in_driver)
         for results in engine.map_unordered(_batched(tasks, batch_size)):
             flush_unreadable()
             record(results)
