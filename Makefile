@@ -26,9 +26,11 @@ samples/.fetched: tools/fetch_samples.py | $(BIN)/python
 setup: $(VENV)/.core samples/.fetched
 setup-test: $(VENV)/.test samples/.fetched
 
-## demo: set up, then name the people in the sample photos and write annotated copies to out/demo
+## demo: set up, then name the people in the sample photos (one known, one unknown, two in one picture) and write
+## annotated copies to out/demo
 demo: setup
-	$(BIN)/facerec identify --known samples/known samples/unknown --draw out/demo
+	$(BIN)/facerec identify --known samples/demo/known samples/demo/photos --draw out/demo
+	@echo "annotated: $$(ls out/demo/two_people_montage.jpg) (and the other photos in out/demo/)"
 
 ## test: set up (with the dev and train extras), then run the test suite and the docstrings' examples
 test: setup-test

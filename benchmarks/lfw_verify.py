@@ -113,7 +113,7 @@ def _init_detect(detector: str) -> None:
 def _faces_to_rows(faces: list[Face]) -> np.ndarray:
     rows = []
     for f in faces:
-        raw = f.extra.get("raw_box", f.box)
+        raw = f.source_box
         rows.append([*f.box.to_dict().values(), raw.left, raw.top, raw.right, raw.bottom, f.score])
     return np.asarray(rows, dtype=np.float64).reshape(-1, 9)
 
@@ -199,7 +199,7 @@ def _rows_to_faces(rows: np.ndarray, detector: str) -> list[Face]:
     for r in rows:
         box = Box(*(int(v) for v in r[:4]))
         raw = Box(*(int(v) for v in r[4:8]))
-        faces.append(Face(box=box, score=float(r[8]), detector=detector, extra={"raw_box": raw}))
+        faces.append(Face(box=box, score=float(r[8]), detector=detector, raw_box=raw))
     return faces
 
 

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     keras.backend.clear_session()
     common = {"min_images_per_person": args.min_images, "max_people": args.max_people, "seed": 0}
     resnet = train(args.data, out / "resnet-face", TrainConfig(
-        model="resnet-face", epochs=max(args.epochs // 2, 3), learning_rate=1e-3, early_stopping=3,
+        model="resnet-face", epochs=max(args.epochs // 2, 3), learning_rate=1e-3, patience=3,
         fine_tune_top=20, fine_tune_learning_rate=1e-5, fine_tune_epochs=3, **common),
         split_file=out / "split.json", workers=2, log=print, verbose=2)
 

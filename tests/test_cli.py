@@ -166,7 +166,8 @@ def test_only_bad_files_exits_2_without_output(tmp_path: Path, test_images: Path
 def test_verify_same_person_exits_0(test_images: Path) -> None:
     result = invoke("verify", test_images / "obama.jpg", test_images / "obama2.jpg")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[1].split()[-1] == "same"
+    row = result.stdout.splitlines()[1].split()  # the blank PROBABILITY cell takes no word
+    assert row[-3:] == ["same", "349,142,617,409", "171,290,438,558"]  # RESULT, then the faces compared
 
 
 def test_verify_different_people_exits_1_with_json(test_images: Path) -> None:
@@ -181,7 +182,7 @@ def test_verify_with_calibration_shows_the_probability(calibration_file: Path, t
     same = invoke("verify", "--calibration", calibration_file, test_images / "obama.jpg", test_images / "obama2.jpg")
     assert same.exit_code == 0
     header, row = (line.split() for line in same.stdout.splitlines())
-    assert header == ["A", "B", "DISTANCE", "THRESHOLD", "PROBABILITY", "RESULT"]
+    assert header == ["A", "B", "DISTANCE", "THRESHOLD", "PROBABILITY", "RESULT", "A_BOX", "B_BOX"]
     assert row[3] == "0.55" and float(row[4]) > 0.9 and row[5] == "same"  # the calibration's threshold
     monkeypatch.setenv("FACEREC_CALIBRATION", str(calibration_file))
     different = json.loads(invoke("verify", "--json", test_images / "obama.jpg", test_images / "biden.jpg").stdout)

@@ -99,7 +99,7 @@ def test_embedding_parity_reference_photos(test_images: Path, onnx_embedder, dli
             continue
         image = load_image(path)
         faces = hog_analyzer.detect(image)
-        chips.append(face_chips(image, [landmarker.predict(image, f.extra["raw_box"]) for f in faces]))
+        chips.append(face_chips(image, [landmarker.predict(image, f.source_box) for f in faces]))
     batch = np.concatenate(chips)
     assert len(batch) >= 7
     ours = onnx_embedder.embed(batch)

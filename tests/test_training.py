@@ -258,9 +258,18 @@ def test_unfreeze_top_layers_keeps_batchnorm_frozen() -> None:
         assert layer.trainable is (not is_bn), layer.name
 
 
+def _block_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every HTTP(S) fetch fail at once, as offline: a proxy on a closed local port (no real network)."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+
+
 def test_mobilenet_without_weights_file_gives_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("FACEREC_MOBILENET_WEIGHTS", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    _block_downloads(monkeypatch)
     monkeypatch.setenv("FACEREC_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(ModelNotFoundError, match=r"cannot download.*--base-weights none"):
         resolve_mobilenet_weights("imagenet")
@@ -338,10 +347,33 @@ def test_cli_mobilenet_without_weights_is_one_line_error(faces_dir: Path, cache_
 
     monkeypatch.delenv("FACEREC_MOBILENET_WEIGHTS", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    _block_downloads(monkeypatch)
     result = CliRunner().invoke(train_command, [str(faces_dir), "-o", str(tmp_path / "m"), "--model", "mobilenet",
                                                 "--image-size", "32", "--cache-dir", str(cache_dir), "--quiet"])
     assert result.exit_code == 2
     assert "--base-weights none" in result.output and "Traceback" not in result.output
+
+
+def test_mobilenet_imagenet_weights_come_from_keras_download_or_its_cache(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    # offline, the error names Keras' own download (its URL and file name) and the local-file option
+    monkeypatch.delenv("FACEREC_MOBILENET_WEIGHTS", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("FACEREC_CACHE_DIR", str(tmp_path / "cache"))
+    _block_downloads(monkeypatch)
+    with pytest.raises(ModelNotFoundError) as offline:
+        resolve_mobilenet_weights("imagenet", alpha=0.5, size=128)
+    message = str(offline.value)
+    assert "URL fetch failure on https://storage.googleapis.com/" in message
+    assert "mobilenet_5_0_128_tf_no_top.h5" in message and "--base-weights PATH" in message
+    assert "\n" not in message
+    assert not list((tmp_path / "keras").rglob("*.h5")), "a failed download leaves no partial file"
+    with pytest.raises(ModelNotFoundError, match="download not allowed"):
+        resolve_mobilenet_weights("imagenet", download=False)
+    # a file already in Keras' cache (where its download puts it) is used, with no fetch at all
+    cached = tmp_path / "keras" / "models" / "mobilenet_5_0_224_tf_no_top.h5"
+    cached.write_bytes(b"weights")
+    assert resolve_mobilenet_weights("imagenet", alpha=0.5, size=32) == cached  # no 32 px file: Keras uses 224's
 
 
 def test_mobilenet_loads_base_weights_from_a_local_file(tmp_path: Path) -> None:
@@ -355,3 +387,51 @@ def test_mobilenet_loads_base_weights_from_a_local_file(tmp_path: Path) -> None:
     assert not base.trainable  # pretrained weights: the base starts frozen
     for ours, theirs in zip(base.weights, donor.weights):
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Per-model defaults and the renamed options
+# ------------------------------------------------------------------------------------------------------------------
+
+def test_config_takes_the_models_defaults_and_reads_old_names() -> None:
+    resolved = TrainConfig(model="resnet-face").resolve()
+    defaults = model_info("resnet-face").defaults
+    assert (resolved.learning_rate, resolved.epochs, resolved.patience, resolved.augment) == \
+        (defaults.learning_rate, defaults.epochs, defaults.patience, defaults.augment)
+    assert model_info("convnet").defaults.augment and model_info("convnet").defaults.patience > 0
+    seed = TrainConfig(model="convnet", learning_rate=1e-4, epochs=20, patience=0, augment=False).resolve()
+    assert (seed.learning_rate, seed.epochs, seed.patience, seed.augment) == (1e-4, 20, 0, False)
+    old = TrainConfig.from_dict({"early_stopping": None, "threshold": 0.7})  # run.json / sweep files of before
+    assert old.patience == 0 and old.min_probability == 0.7
+    assert TrainConfig.from_dict({"early-stopping": 4}).patience == 4
+
+
+def test_cli_old_option_spellings_are_hidden_aliases(faces_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from facerec.cli.train_cmds import predict as predict_command
+    from facerec.cli.train_cmds import train as train_command
+
+    help_text = CliRunner().invoke(train_command, ["--help"]).output
+    assert "--patience" in help_text and "--min-probability" in help_text
+    assert "--early-stopping" not in help_text and "--threshold" not in help_text
+    assert "--threshold" not in CliRunner().invoke(predict_command, ["--help"]).output
+    both = CliRunner().invoke(train_command, [str(faces_dir), "-o", str(tmp_path / "r"), "--patience", "3",
+                                              "--early-stopping", "3"])
+    assert both.exit_code == 2 and "old spelling of --patience" in both.output
+
+
+@pytest.mark.slow
+def test_convnet_defaults_augment_and_stop_early(faces_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
+    keras.backend.clear_session()
+    defaults = model_info("convnet").defaults
+    result = train(faces_dir, tmp_path / "defaults", TrainConfig(model="convnet", image_size=32, max_people=2),
+                   cache_dir=cache_dir)
+    recorded = json.loads((result.run_dir / "run.json").read_text())["config"]
+    assert (recorded["learning_rate"], recorded["patience"], recorded["augment"], recorded["validation_size"]) == \
+        (defaults.learning_rate, defaults.patience, True, defaults.validation_size)
+    assert any(layer.name.startswith("augment_") for layer in result.model.layers)
+    epochs = result.metrics["epochs_run"]
+    assert defaults.patience_start + 1 <= epochs <= defaults.epochs  # no stop before patience_start
+    assert result.metrics["best_epoch"] > defaults.patience_start
+    assert result.metrics["validation_images"] >= 2

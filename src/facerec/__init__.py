@@ -7,13 +7,13 @@ Quick start::
 
     import facerec
     faces = facerec.embed_faces("photo.jpg")          # boxes, landmarks and 128-d embeddings
-    facerec.verify("a.jpg", "b.jpg")                  # Verification(distance=0.41, threshold=0.6, same=True)
+    facerec.verify("a.jpg", "b.jpg")                  # Verification(distance=0.41, threshold=0.58, same=True)
 """
 
 from facerec._version import __version__
 from facerec.alignment import face_chips
-from facerec.analyzer import FaceAnalyzer, pick_face
-from facerec.api import align_faces, detect_faces, embed_faces, face_landmarks, get_analyzer, verify
+from facerec.analyzer import FaceAnalyzer, get_analyzer, pick_face
+from facerec.api import align_faces, detect_faces, embed_faces, face_landmarks, verify
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, Verification, compare_faces, face_distance
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders

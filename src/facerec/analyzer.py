@@ -1,14 +1,16 @@
 """:class:`FaceAnalyzer`: one photo -> a list of :class:`~facerec.types.Face`, with the models loaded once.
 
 The analyzer owns one detector (and an optional fallback detector used when the first finds nothing), the shape
-predictors and the embedder; each is created on first use, so building an analyzer is cheap. The flat functions in
-:mod:`facerec.api` delegate to a shared analyzer, so both paths give identical results.
+predictors and the embedder; each is created on first use, so building an analyzer is cheap. :func:`get_analyzer`
+hands out one shared analyzer per set of options: the flat functions in :mod:`facerec.api`, the gallery, the batch
+runner and the recognition data use it, so all paths give identical results and load the models once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -23,7 +25,7 @@ from facerec.registry import Registry
 from facerec.types import Box, Detection, Face
 
 __all__ = ["DEFAULT_DETECTOR", "DEFAULT_EMBEDDER", "DEFAULT_FALLBACK_DETECTOR", "DEFAULT_FLIP", "FaceAnalyzer",
-           "FacePick", "pick_face"]
+           "FacePick", "get_analyzer", "pick_face"]
 
 DEFAULT_DETECTOR = "hog"
 #: Tried only when the first detector finds no face: on LFW it finds a face in all 40 photos where HOG finds none
@@ -34,6 +36,9 @@ DEFAULT_FLIP = True
 DEFAULT_EMBEDDER = "onnx"
 
 FacePick = Literal["largest", "central", "best"]
+
+#: Embedders that run the same network (dlib's face ResNet) from the same file, and so share a model id.
+_RESNET_EMBEDDERS = {"dlib": "dlib-resnet-v1", "onnx": "dlib-resnet-v1"}
 
 
 def pick_face(faces: Sequence[Face], image_shape: tuple[int, ...], how: FacePick = "largest") -> Face | None:
@@ -117,6 +122,28 @@ class FaceAnalyzer:
                 f"upsample={self.upsample}, landmarks={self.landmark_points}, num_jitters={self.num_jitters}, "
                 f"flip={self.flip}, fallback_detector={self.fallback_detector_name!r})")
 
+    @property
+    def model_id(self) -> str:
+        """The id of the embedding model, as galleries record it (computed once).
+
+        It names the network, the SHA-256 prefix of its weights file and the alignment, e.g.
+        ``"dlib-resnet-v1:3b4b1e5d9a2c/5pt"``. The ``dlib`` and ``onnx`` embedders run the same network from the
+        same file and so share an id. Another embedder may name itself with a ``model_id`` attribute.
+        """
+        return self._part("model_id", self._make_model_id)  # type: ignore[no-any-return]
+
+    def _make_model_id(self) -> str:
+        alignment = f"{self.landmark_points}pt"
+        family = _RESNET_EMBEDDERS.get(self.embedder_name)
+        if family is not None:
+            from facerec.models import file_sha256, locate_model
+
+            sha = file_sha256(locate_model("resnet", self.embedder_options.get("model_path")))
+            return f"{family}:{sha[:12]}/{alignment}"
+        explicit = getattr(self.embedder, "model_id", None)
+        name = str(explicit) if explicit else self.embedder_name
+        return f"{name}/{alignment}"
+
     # -- the models, created on first use ------------------------------------------------------------------
     def _part(self, key: str, make: Any) -> Any:
         part = self._parts.get(key)
@@ -167,7 +194,7 @@ class FaceAnalyzer:
         if not found and self.fallback_detector_name is not None:
             found = self._run_detector(self._fallback(), rgb)
             name = self.fallback_detector_name
-        return [Face(box=det.box, score=det.score, detector=name, extra={"raw_box": raw}) for det, raw in found]
+        return [Face(box=det.box, score=det.score, detector=name, raw_box=raw) for det, raw in found]
 
     def _run_detector(self, detector: Detector, rgb: npt.NDArray[np.uint8]) -> list[tuple[Detection, Box]]:
         return detect(detector, rgb, upsample=self.upsample, min_face_size_px=self.min_face_size_px,
@@ -183,7 +210,7 @@ class FaceAnalyzer:
         if points not in (5, 68):
             raise ConfigurationError(f"landmark points must be 5 or 68, got {points}")
         predictor = self.landmarker(points)
-        return [f.with_(landmarks=predictor.predict(rgb, f.extra.get("raw_box", f.box))) for f in faces]
+        return [f.with_(landmarks=predictor.predict(rgb, f.source_box)) for f in faces]
 
     def chips(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *, size: int = CHIP_SIZE,
               padding: float = CHIP_PADDING) -> npt.NDArray[np.uint8]:
@@ -219,10 +246,33 @@ class FaceAnalyzer:
         out = []
         for item in faces:
             if isinstance(item, Box):
-                out.append(Face(box=item.clip(width, height), score=float("nan"), detector="given",
-                                extra={"raw_box": item}))
+                out.append(Face(box=item.clip(width, height), score=float("nan"), detector="given", raw_box=item))
             elif isinstance(item, Face):
                 out.append(item)
             else:
                 raise ConfigurationError(f"faces must be Face or Box values, got {type(item).__name__}")
         return out
+
+
+@lru_cache(maxsize=16)
+def _shared(detector: str, embedder: str, upsample: int, min_face_size_px: int, max_side: int | None,
+            fallback_detector: str | None, landmarks: int, num_jitters: int, flip: bool) -> FaceAnalyzer:
+    return FaceAnalyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
+                        max_side=max_side, fallback_detector=fallback_detector, landmarks=landmarks,
+                        num_jitters=num_jitters, flip=flip)
+
+
+def get_analyzer(*, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
+                 min_face_size_px: int = 0, max_side: int | None = None,
+                 fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
+                 flip: bool = DEFAULT_FLIP) -> FaceAnalyzer:
+    """The shared analyzer for these options (created once per distinct set, models loaded on first use).
+
+    Examples:
+        >>> get_analyzer() is get_analyzer()
+        True
+        >>> get_analyzer(upsample=0) is get_analyzer()
+        False
+    """
+    return _shared(detector, embedder, upsample, min_face_size_px, max_side, fallback_detector, landmarks,
+                   num_jitters, flip)

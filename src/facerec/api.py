@@ -1,11 +1,11 @@
 """The flat functions for the common cases. Each delegates to a shared :class:`~facerec.analyzer.FaceAnalyzer`
-built for its options (one per distinct set of options, kept for reuse), so results equal the analyzer's.
+built for its options (:func:`~facerec.analyzer.get_analyzer`: one per distinct set of options, kept for reuse), so
+results equal the analyzer's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -15,10 +15,10 @@ from facerec.alignment import CHIP_PADDING, CHIP_SIZE
 from facerec.analyzer import (
     DEFAULT_DETECTOR,
     DEFAULT_EMBEDDER,
-    DEFAULT_FALLBACK_DETECTOR,
     DEFAULT_FLIP,
     FaceAnalyzer,
     FacePick,
+    get_analyzer,
     pick_face,
 )
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, Verification, verify_embeddings
@@ -26,24 +26,7 @@ from facerec.errors import FaceNotFoundError
 from facerec.images import ImageInput, describe_source, load_image
 from facerec.types import Box, Face
 
-__all__ = ["align_faces", "detect_faces", "embed_faces", "face_landmarks", "get_analyzer", "verify"]
-
-
-@lru_cache(maxsize=16)
-def _analyzer(detector: str, embedder: str, upsample: int, min_face_size_px: int, max_side: int | None,
-              fallback_detector: str | None, landmarks: int, num_jitters: int, flip: bool) -> FaceAnalyzer:
-    return FaceAnalyzer(detector=detector, embedder=embedder, upsample=upsample, min_face_size_px=min_face_size_px,
-                        max_side=max_side, fallback_detector=fallback_detector, landmarks=landmarks,
-                        num_jitters=num_jitters, flip=flip)
-
-
-def get_analyzer(*, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
-                 min_face_size_px: int = 0, max_side: int | None = None,
-                 fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
-                 flip: bool = DEFAULT_FLIP) -> FaceAnalyzer:
-    """The shared analyzer for these options (created once, models loaded on first use)."""
-    return _analyzer(detector, embedder, upsample, min_face_size_px, max_side, fallback_detector, landmarks,
-                     num_jitters, flip)
+__all__ = ["align_faces", "choose_face", "detect_faces", "embed_faces", "face_landmarks", "get_analyzer", "verify"]
 
 
 def detect_faces(image: ImageInput, *, detector: str = DEFAULT_DETECTOR, upsample: int = 1,
@@ -100,7 +83,8 @@ def verify(a: ImageInput | Any, b: ImageInput | Any, *, distance_threshold: floa
 
     Args:
         a, b: images (one face is taken from each: see ``pick``) or ready 128-d embeddings.
-        distance_threshold: the largest distance called "same". Lower is stricter; 0.6 is typical.
+        distance_threshold: the largest distance called "same". Lower is stricter; 0.58 is the default, equal
+            to face_recognition's 0.6 false-accept rate with flip averaging.
         pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
         analyzer: the analyzer to use (default: the shared one with default options).
 
@@ -117,8 +101,26 @@ def _embedding_of(x: Any, engine: FaceAnalyzer, pick: FacePick) -> npt.NDArray[n
         return x.embedding
     if isinstance(x, (np.ndarray, list, tuple)) and np.asarray(x).shape == (128,):
         return np.asarray(x, dtype=np.float32)
-    rgb = load_image(x)
-    face = pick_face(engine.detect(rgb), rgb.shape, pick)
+    return choose_face(x, pick=pick, analyzer=engine)[0].embedding  # type: ignore[return-value]
+
+
+def choose_face(image: ImageInput, *, pick: FacePick = "largest", name: str | None = None,
+                analyzer: FaceAnalyzer | None = None) -> tuple[Face, int]:
+    """The face of ``image`` that :func:`verify` compares, with its embedding, and how many faces were found.
+
+    Args:
+        image: a photo.
+        pick: which face of several: ``"largest"``, ``"central"`` or ``"best"`` (score).
+        name: how to name the photo in the error (default: its path or a description).
+        analyzer: the analyzer to use (default: the shared one with default options).
+
+    Raises:
+        FaceNotFoundError: the photo holds no face.
+    """
+    engine = analyzer or get_analyzer()
+    rgb = load_image(image)
+    faces = engine.detect(rgb)
+    face = pick_face(faces, rgb.shape, pick)
     if face is None:
-        raise FaceNotFoundError(f"{describe_source(x)}: no face found")
-    return engine.analyze(rgb, [face])[0].embedding  # type: ignore[return-value]
+        raise FaceNotFoundError(f"{name or describe_source(image)}: no face found")
+    return engine.analyze(rgb, [face])[0], len(faces)

@@ -1,5 +1,9 @@
-"""Many photos at once: finding image files, loading a folder of known people, processing files in a pool of
-worker processes, and drawing annotated copies.
+"""Many photos at once: one file -> a :class:`FileResult` (:func:`process_file`), many files in a pool of worker
+processes (:class:`BatchProcessor`), and a folder of known people embedded by that pool (:func:`load_known_people`).
+
+The pieces it stands on are re-exported for the command line's sake: finding images (:mod:`facerec.files`), the
+known people (:mod:`facerec.known`), the answers (:mod:`facerec.identification`), annotated copies
+(:mod:`facerec.drawing`).
 
 This is the library behind the ``facerec`` command line; it never prints or exits. One bad file never stops a run:
 each file gives one :class:`FileResult`, holding either its faces or the reason it failed.
@@ -18,7 +22,7 @@ import inspect
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +30,18 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw, ImageFont
 
-from facerec.analyzer import FaceAnalyzer, pick_face
-from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, face_distance
+from facerec.analyzer import FaceAnalyzer, FacePick, pick_face
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
+from facerec.drawing import annotated_paths, draw_faces, draw_identifications, save_image
 from facerec.errors import ConfigurationError, FaceNotFoundError, FacerecError, ImageError
+from facerec.files import IMAGE_SUFFIXES, find_images
+from facerec.identification import (
+    Identification,
+)
 from facerec.images import load_image
-from facerec.types import Box, Face
+from facerec.known import KnownPeople, Match, known_people_files
+from facerec.types import UNKNOWN, Face
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -50,14 +59,9 @@ __all__ = [
     "process_file",
 ]
 
-#: File name endings (lower case) taken as images when a folder is searched. Files named explicitly are always
-#: tried, whatever their ending.
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",
-})
+#: File name endings taken as images in folders (:data:`facerec.files.IMAGE_SUFFIXES`, kept under its old name).
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
-#: The name given to a face that is not within the distance threshold of anybody known.
-UNKNOWN = "unknown"
 
 #: What :meth:`BatchProcessor.run` does to each file: ``detect`` (boxes and scores), ``landmarks`` (plus 5 or 68
 #: points), ``embed`` (plus alignment landmarks and a 128-d embedding) or ``identify`` (``embed``, then the nearest
@@ -73,155 +77,23 @@ def _check_operation(operation: str, known: KnownPeople | None) -> None:
         raise ConfigurationError("identify needs the known people")
 
 
-# -- finding files -----------------------------------------------------------------------------------------------
-def find_images(paths: Iterable[str | os.PathLike[str]], *,
-                extensions: Iterable[str] = IMAGE_EXTENSIONS) -> list[Path]:
-    """The image files named by ``paths``, with folders searched recursively.
-
-    A path that names a file (or names nothing at all) is kept as given, whatever its ending, so that a missing or
-    unreadable file is reported by whoever processes it rather than silently dropped. A folder contributes every
-    file below it whose ending is in ``extensions`` (case-insensitive), in sorted order; hidden files and folders
-    (names starting with ``.``, such as ``.DS_Store`` or macOS ``._photo.jpg`` shadows) are skipped. A file reached
-    twice is listed once.
-
-    Args:
-        paths: files and folders.
-        extensions: endings, with the dot, that count as images inside folders.
-
-    Returns:
-        The files, in the order of ``paths`` (each folder's files sorted).
-    """
-    endings = {e.lower() for e in extensions}
-    found: list[Path] = []
-    seen: set[Path] = set()
-
-    def add(path: Path) -> None:
-        key = path.resolve() if path.exists() else path
-        if key not in seen:
-            seen.add(key)
-            found.append(path)
-
-    for item in paths:
-        path = Path(item)
-        if not path.is_dir():
-            add(path)
-            continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith(".") and os.path.splitext(name)[1].lower() in endings:
-                    add(Path(root) / name)
-    return found
-
-
 # -- known people --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Match:
-    """Who a face is.
-
-    Attributes:
-        name: the nearest known person's name when within the threshold, else :data:`UNKNOWN`.
-        distance: the distance to the nearest known face (lower is more alike), or ``None`` when nobody is known.
-        nearest: the nearest known person's name even when farther than the threshold (``None`` when nobody is
-            known).
-    """
-
-    name: str
-    distance: float | None
-    nearest: str | None
-
-    @property
-    def known(self) -> bool:
-        """Whether the face was matched to a known person."""
-        return self.name != UNKNOWN
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "distance": self.distance, "nearest": self.nearest}
-
-
-@dataclass(frozen=True, eq=False)
-class KnownPeople:
-    """Embeddings of known people, one row per enrolled photo (a person may have several).
-
-    Attributes:
-        names: the person of each row.
-        embeddings: ``(n, 128)`` float32 array.
-        sources: the photo each row came from.
-    """
-
-    names: tuple[str, ...]
-    embeddings: npt.NDArray[np.float32]
-    sources: tuple[Path, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.embeddings.shape != (len(self.names), 128):
-            raise ConfigurationError(f"known embeddings must have shape ({len(self.names)}, 128), "
-                                     f"got {self.embeddings.shape}")
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    @property
-    def people(self) -> list[str]:
-        """The distinct names, sorted."""
-        return sorted(set(self.names))
-
-    def match(self, embedding: npt.NDArray[np.float32],
-              distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD) -> Match:
-        """The known person nearest to ``embedding``.
-
-        Args:
-            embedding: one ``(128,)`` embedding.
-            distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
-        """
-        if distance_threshold <= 0:
-            raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
-        if not self.names:
-            return Match(UNKNOWN, None, None)
-        distances = face_distance(self.embeddings, embedding)
-        best = int(np.argmin(distances))
-        distance = float(distances[best])
-        nearest = self.names[best]
-        return Match(nearest if distance <= distance_threshold else UNKNOWN, distance, nearest)
-
-
-def known_people_files(folder: str | os.PathLike[str]) -> list[tuple[str, Path]]:
-    """The ``(name, photo)`` pairs of a known-people folder.
-
-    Two layouts are understood, and may be mixed: an image file directly in ``folder`` is one photo of the person
-    named by its file stem (``known/barack_obama.jpg``), and a sub-folder holds any number of photos of the person
-    named by the sub-folder (``known/barack_obama/*.jpg``, searched recursively).
-
-    Raises:
-        ConfigurationError: ``folder`` is not a folder.
-    """
-    root = Path(folder)
-    if not root.is_dir():
-        raise ConfigurationError(f"known people folder {os.fspath(folder)!r} is not a folder")
-    pairs: list[tuple[str, Path]] = []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            pairs.extend((entry.name, photo) for photo in find_images([entry]))
-        elif entry.suffix.lower() in IMAGE_EXTENSIONS:
-            pairs.append((entry.stem, entry))
-    return pairs
 
 
 def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | None = None, *,
-                      on_result: Callable[[FileResult], None] | None = None,
+                      on_result: Callable[[FileResult], None] | None = None, pick: FacePick = "largest",
                       ) -> tuple[KnownPeople, list[FileResult]]:
     """Embed the photos of a known-people folder (layouts: see :func:`known_people_files`).
 
-    The largest face of each photo is enrolled. A photo that cannot be read or shows no face is left out and
-    returned among the failures.
+    One face of each photo is enrolled: the largest, or the one ``pick`` names. A photo that cannot be read or
+    shows no face is left out and returned among the failures.
 
     Args:
         folder: the known-people folder.
         batch: the processor to embed with (its analyzer options and workers); default: one in this process
             with default options.
         on_result: called with each photo's result as it arrives (e.g. to advance a progress bar).
+        pick: which face of a photo with several: ``"largest"``, ``"central"`` or ``"best"`` (score).
 
     Returns:
         The known people, and a :class:`FileResult` with an ``error`` for each photo left out.
@@ -246,7 +118,7 @@ def load_known_people(folder: str | os.PathLike[str], batch: BatchProcessor | No
         if not result.ok:
             failures.append(result)
             continue
-        face = pick_face(result.faces, (result.size[1], result.size[0]) if result.size else (0, 0), "largest")
+        face = pick_face(result.faces, (result.size[1], result.size[0]) if result.size else (0, 0), pick)
         if face is None or face.embedding is None:
             failures.append(FileResult(path=photo, size=result.size, error="no face found"))
             continue
@@ -273,7 +145,7 @@ class FileResult:
 
     path: Path
     faces: tuple[Face, ...] = ()
-    matches: tuple[Match, ...] | None = None
+    matches: tuple[Identification, ...] | None = None
     size: tuple[int, int] | None = None
     annotated: Path | None = None
     error: str | None = field(default=None)
@@ -321,15 +193,13 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
             faces = analyzer.landmarks(rgb, points=points)
         else:
             faces = analyzer.analyze(rgb)
-        matches: tuple[Match, ...] | None = None
+        matches: tuple[Identification, ...] | None = None
         if operation == "identify" and known is not None:
-            matches = tuple(known.match(f.embedding, distance_threshold) for f in faces
-                            if f.embedding is not None)
+            matches = tuple(known.identify([f for f in faces if f.embedding is not None],
+                                           distance_threshold=distance_threshold))
         annotated = None
         if draw_to is not None:
-            labels = [m.name for m in matches] if matches is not None else [str(i) for i in range(1, len(faces) + 1)]
-            known_flags = [m.known for m in matches] if matches is not None else [True] * len(faces)
-            annotated = _save(draw_faces(rgb, [f.box for f in faces], labels, known_flags), Path(draw_to))
+            annotated = save_image(draw_identifications(rgb, faces, matches), draw_to)
         return FileResult(path=file, faces=tuple(faces), matches=matches, size=size, annotated=annotated)
     except (ImageError, FaceNotFoundError) as exc:
         reason = exc.reason if isinstance(exc, ImageError) else str(exc)
@@ -342,88 +212,11 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
         return FileResult(path=file, size=size, error=f"failed: {type(exc).__name__}: {exc}")
 
 
-# -- annotated copies ----------------------------------------------------------------------------------------------
-_KNOWN_COLOUR = (0, 200, 0)
-_UNKNOWN_COLOUR = (230, 0, 0)
-
-
-def draw_faces(image: npt.NDArray[np.uint8] | Image.Image, boxes: Sequence[Box], labels: Sequence[str] = (),
-               known: Sequence[bool] = ()) -> Image.Image:
-    """A copy of ``image`` with a rectangle around each box and its label in a filled band below it.
-
-    Args:
-        image: RGB ``uint8`` array or PIL image (not modified).
-        boxes: the face boxes.
-        labels: one text per box (missing ones are left blank).
-        known: per box, green (``True``, the default) or red (``False``, e.g. unknown people).
-
-    Returns:
-        An RGB PIL image the size of ``image``.
-    """
-    canvas = (image.convert("RGB") if isinstance(image, Image.Image) else Image.fromarray(image, "RGB")).copy()
-    draw = ImageDraw.Draw(canvas)
-    width, height = canvas.size
-    line = max(2, round(max(width, height) / 400))
-    font = _font(max(12, round(max(width, height) / 50)))
-    for i, box in enumerate(boxes):
-        colour = _KNOWN_COLOUR if (known[i] if i < len(known) else True) else _UNKNOWN_COLOUR
-        draw.rectangle((box.left, box.top, box.right, box.bottom), outline=colour, width=line)
-        text = labels[i] if i < len(labels) else ""
-        if not text:
-            continue
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        pad = max(2, line)
-        band_h = bottom - top + 2 * pad
-        band_top = box.bottom if box.bottom + band_h <= height else max(box.top - band_h, 0)
-        band_right = max(box.right, box.left + right - left + 2 * pad)
-        draw.rectangle((box.left, band_top, band_right, band_top + band_h), fill=colour, outline=colour)
-        draw.text((box.left + pad - left, band_top + pad - top), text, fill=(255, 255, 255), font=font)
-    return canvas
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError, ImportError):  # Pillow < 10.1 or built without FreeType: the small bitmap font
-        return ImageFont.load_default()
-
-
-def _save(image: Image.Image, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".jpg", ".jpeg", ".jpe"):
-        image.save(path, format="JPEG", quality=90)
-    else:
-        image.save(path, format="PNG")
-    return path
-
-
-def annotated_paths(paths: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Where the annotated copy of each file goes: ``out_dir`` / its name, distinct for every file.
-
-    JPEG inputs keep their name; other formats get a ``.png`` ending. Names that would collide (``a/x.jpg`` and
-    ``b/x.jpg``) get ``-2``, ``-3``, ... before the ending.
-    """
-    out = Path(out_dir)
-    taken: set[str] = set()
-    planned: list[Path] = []
-    for item in paths:
-        source = Path(item)
-        suffix = source.suffix if source.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".png") else ".png"
-        name = source.stem + suffix
-        counter = 1
-        while name.lower() in taken:
-            counter += 1
-            name = f"{source.stem}-{counter}{suffix}"
-        taken.add(name.lower())
-        planned.append(out / name)
-    return planned
-
-
 # -- many files ----------------------------------------------------------------------------------------------------
 def _shared_analyzer(options: dict[str, Any]) -> FaceAnalyzer:
     """The flat API's shared analyzer for these options (models loaded once per process), or a new one for options
     the shared analyzers do not take."""
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
 
     if set(options) <= set(inspect.signature(get_analyzer).parameters):
         return get_analyzer(**options)
@@ -508,7 +301,7 @@ class BatchProcessor:
             points: landmarks per face for ``landmarks``: 5 or 68.
             known: the known people, required for ``identify``.
             distance_threshold: for ``identify``, the largest distance still called a match. Lower is stricter;
-                0.6 is typical.
+                0.58 is the default (face_recognition's 0.6 false-accept rate with flip averaging).
             draw_dir: write annotated copies into this folder (names from :func:`annotated_paths`).
 
         Raises:

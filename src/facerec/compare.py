@@ -1,8 +1,14 @@
 """Comparing embeddings: Euclidean distance, threshold decisions and pair verification.
 
 dlib's face ResNet was trained so that two photos of one person are closer than 0.6 and photos of different people
-are farther: ``distance_threshold`` 0.6 is the typical value, and *lower is stricter* (fewer false matches, more
-missed matches). Calibrated thresholds for a target false-accept rate come from ``facerec calibrate``.
+are farther, and face_recognition compares its plain embeddings at 0.6. facerec's default pipeline averages each
+embedding with its mirror image's (flip averaging), which shrinks distances, different people's too: the same 0.6
+would accept 0.83% of LFW's different-person pairs instead of face_recognition's 0.58%. So the default
+``distance_threshold`` is :data:`DEFAULT_DISTANCE_THRESHOLD` = 0.58, the threshold with face_recognition's
+false-accept rate at 0.6 under flip averaging (0.45% of LFW's different-person pairs, at the same 97.5% of
+same-person pairs accepted; ``benchmarks/threshold.py``). *Lower is stricter* (fewer false matches, more missed
+matches). :mod:`facerec.thresholds` gives the rate a threshold implies, also for a whole gallery; calibrated
+thresholds for your own people and a target false-accept rate come from ``facerec calibrate``.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ __all__ = [
     "verify_embeddings",
 ]
 
-#: The usual decision threshold for dlib's embeddings (stored in the model file's loss layer). Lower is stricter.
-DEFAULT_DISTANCE_THRESHOLD = 0.6
+#: The default decision threshold (lower is stricter): 0.58 is face_recognition's 0.6 false-accept rate with flip
+#: averaging (measured on LFW by ``benchmarks/threshold.py``; dlib's own 0.6 is for plain embeddings).
+DEFAULT_DISTANCE_THRESHOLD = 0.58
 
 
 def _as_matrix(vectors: Any, what: str) -> npt.NDArray[np.float32]:
@@ -39,7 +46,7 @@ def _as_matrix(vectors: Any, what: str) -> npt.NDArray[np.float32]:
 def face_distance(known: Any, candidate: Any) -> npt.NDArray[np.float32]:
     """Euclidean distances between each of ``known`` (``(n, 128)`` or a list) and one ``candidate`` (``(128,)``).
 
-    Lower means more alike; 0.6 is the usual same-person threshold.
+    Lower means more alike; :data:`DEFAULT_DISTANCE_THRESHOLD` (0.58) is the default same-person threshold.
 
     Examples:
         >>> [round(float(d), 3) for d in face_distance(np.zeros((2, 128)), np.ones(128) * 0.05)]
@@ -59,7 +66,8 @@ def compare_faces(known: Any, candidate: Any, distance_threshold: float = DEFAUL
     Args:
         known: ``(n, 128)`` embeddings.
         candidate: one ``(128,)`` embedding.
-        distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
+        distance_threshold: the largest distance still called a match. Lower is stricter; 0.58 is the default,
+            equal to face_recognition's 0.6 false-accept rate with flip averaging.
     """
     if distance_threshold <= 0:
         raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")

@@ -21,7 +21,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LANDMARK_GROUPS_5", "LANDMARK_GROUPS_68", "Box", "Detection", "Face"]
+__all__ = ["LANDMARK_GROUPS_5", "LANDMARK_GROUPS_68", "UNKNOWN", "Box", "Detection", "Face"]
+
+#: The name given to a face that is not close enough to anybody known (the gallery, ``--known``, an identifier,
+#: a trained model all answer with it).
+UNKNOWN = "unknown"
 
 #: Named groups of the 68-point (iBUG 300-W) landmark scheme, as index ranges.
 LANDMARK_GROUPS_68: dict[str, tuple[int, ...]] = {
@@ -129,6 +133,9 @@ class Face:
         embedding: ``(128,)`` float32 array, or ``None`` if not computed.
         chip: the aligned RGB ``uint8`` chip the embedding was computed from, kept only on request.
         extra: anything else a stage attached (read-only by convention).
+        raw_box: the detector's box before it was clipped to the image (it may reach past the edges; landmarks
+            are predicted from it, as dlib does), or ``None`` when it is the same as ``box``. :attr:`source_box`
+            is whichever applies.
     """
 
     box: Box
@@ -138,6 +145,12 @@ class Face:
     embedding: npt.NDArray[np.float32] | None = None
     chip: npt.NDArray[np.uint8] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    raw_box: Box | None = None
+
+    @property
+    def source_box(self) -> Box:
+        """The box the landmarks are predicted from: :attr:`raw_box` when known, else :attr:`box`."""
+        return self.box if self.raw_box is None else self.raw_box
 
     def with_(self, **changes: Any) -> Face:
         """A copy with some fields replaced (the dataclass is frozen)."""

@@ -32,9 +32,11 @@ __all__ = ["cli", "main"]
 def cli() -> None:
     """Find, align, encode and recognise faces in photos.
 
-    PATHS and PHOTOS may be files or folders (searched recursively for .jpg, .jpeg, .png, .webp, .bmp, .gif,
-    .tif, .tiff, .pgm, .ppm; hidden files skipped). Output is an aligned table; --json prints one JSON document
-    and --csv a CSV table with a header row. A file that cannot be used is reported on stderr as
+    PATHS and PHOTOS may be files, folders (searched recursively for .jpg, .jpeg, .png, .webp, .bmp, .gif, .tif,
+    .tiff, .pgm, .ppm and for files of other names that hold an image; hidden files skipped; the others named in
+    one line on stderr) or - (one image on standard input). Every command that detects or embeds takes the same
+    pipeline options (--preset, --detector, ... --workers). Output is an aligned table; --json prints one JSON
+    document and --csv a CSV table with a header row. A file that cannot be used is reported on stderr as
     "facerec: FILE: REASON" and skipped; the run goes on.
 
     \b

@@ -6,25 +6,34 @@ Only this package prints or exits; the work is done by :mod:`facerec.batch` and 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
-import json
+import os
 import re
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from facerec.analyzer import DEFAULT_DETECTOR, DEFAULT_EMBEDDER
+from facerec import jsonsafe
+from facerec.analyzer import (
+    DEFAULT_DETECTOR,
+    DEFAULT_EMBEDDER,
+    DEFAULT_FALLBACK_DETECTOR,
+    DEFAULT_FLIP,
+    FacePick,
+)
 from facerec.batch import BatchProcessor, FileResult, find_images
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.detection import list_detectors
 from facerec.embedding import list_embedders
 from facerec.errors import FacerecError
+from facerec.filetypes import FileKind, describe_skipped
 
 if TYPE_CHECKING:
     from facerec.gallery import Gallery
@@ -35,7 +44,9 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "PIPELINE_KEYS",
     "Fail",
+    "PipelineSettings",
     "Progress",
     "analyzer_options",
     "batch_options",
@@ -52,9 +63,14 @@ __all__ = [
     "match_probability",
     "output_format",
     "output_options",
+    "pipeline_options",
+    "pipeline_settings",
+    "quiet_option",
     "resolve_threshold",
     "run_files",
+    "shown_path",
     "stack_options",
+    "stdin_image",
     "threshold_option",
 ]
 
@@ -119,36 +135,140 @@ def stack_options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
-def analyzer_options(*, embedder: bool = False) -> Callable[[F], F]:
-    """``--detector``, ``--upsample``, ``--min-face-size``, ``--max-side`` (and ``--embedder``)."""
-    options: list[Callable[[F], F]] = [
-        click.option("--detector", type=click.Choice(list_detectors()), default=DEFAULT_DETECTOR, show_default=True,
-                     help="Face detector: hog is fast; the cnn detectors find more (small, turned, dark) faces "
-                          "and are slower."),
-        click.option("--upsample", type=click.IntRange(0, 4), default=1, show_default=True, metavar="N",
-                     help="Double the image N times before detecting; each doubling finds faces half as small "
-                          "at about 4x the time. 0 finds faces from about 80 px."),
-        click.option("--min-face-size", "min_face_size_px", type=click.IntRange(min=0), default=0,
-                     show_default=True, metavar="PX", help="Ignore faces narrower than PX pixels."),
-        click.option("--max-side", type=click.IntRange(min=16), default=None, metavar="PX",
-                     help="Detect on a copy shrunk so its longer side is at most PX pixels (faster on big photos; "
-                          "loses the smallest faces). Default: full size."),
-    ]
-    if embedder:
-        options.append(click.option(
+# The pipeline option group: every verb that detects or embeds takes these, defined once here. Each option's
+# destination is the FaceAnalyzer keyword of the same name (``--jitters`` -> ``num_jitters``, ``--min-face-size`` ->
+# ``min_face_size_px``); ``pick`` and ``workers`` are used by the verb itself; ``preset`` fills in the others.
+#: The FaceAnalyzer keywords of the group, in the order of ``--help``.
+PIPELINE_ANALYZER_KEYS = ("detector", "upsample", "fallback_detector", "landmarks", "flip", "num_jitters",
+                          "max_side", "min_face_size_px", "embedder")
+#: Every destination of the group.
+PIPELINE_KEYS = (*PIPELINE_ANALYZER_KEYS, "pick", "preset", "workers")
+
+
+def _pipeline_option(key: str) -> Callable[[F], F]:
+    """The click option of the group whose destination is ``key``."""
+    from facerec.presets import DEFAULT_PRESET, PRESETS
+
+    if key == "detector":
+        return click.option(
+            "--detector", type=click.Choice(list_detectors()), default=DEFAULT_DETECTOR, show_default=True,
+            help="Face detector: hog is fast; the cnn detectors find more (small, turned, dark) faces and are slower.")
+    if key == "upsample":
+        return click.option(
+            "--upsample", type=click.IntRange(0, 4), default=1, show_default=True, metavar="N",
+            help="Double the image N times before detecting; each doubling finds faces half as small at about 4x "
+                 "the time. 0 finds faces from about 80 px.")
+    if key == "fallback_detector":
+        return click.option(
+            "--fallback-detector", "fallback_detector", type=click.Choice([*list_detectors(), "none"]),
+            default=DEFAULT_FALLBACK_DETECTOR, show_default=True,
+            callback=lambda _ctx, _param, value: None if value in (None, "none") else value,
+            help="A second detector tried only on photos where the first finds no face ('none': no second try).")
+    if key == "landmarks":
+        return click.option(
+            "--landmarks", type=click.Choice(["5", "68"]), default="5", show_default=True,
+            callback=lambda _ctx, _param, value: int(value),
+            help="Landmarks used to align each face before embedding (the embedder was trained on 5-point "
+                 "alignment; keep one kind per gallery).")
+    if key == "flip":
+        return click.option(
+            "--flip/--no-flip", default=DEFAULT_FLIP, show_default=True,
+            help="Average each face's embedding with its mirror image's (+0.1 points on LFW, one more pass).")
+    if key == "num_jitters":
+        return click.option(
+            "--jitters", "--num-jitters", "num_jitters", type=click.IntRange(min=1), default=1, show_default=True,
+            metavar="N", help="Embed N jittered copies of each face and average (1: none; slower, slightly better).")
+    if key == "max_side":
+        return click.option(
+            "--max-side", type=click.IntRange(min=16), default=None, metavar="PX",
+            help="Detect on a copy shrunk so its longer side is at most PX pixels (faster on big photos; loses the "
+                 "smallest faces). Default: full size.")
+    if key == "min_face_size_px":
+        return click.option(
+            "--min-face-size", "min_face_size_px", type=click.IntRange(min=0), default=0, show_default=True,
+            metavar="PX", help="Ignore faces narrower than PX pixels.")
+    if key == "embedder":
+        return click.option(
             "--embedder", type=click.Choice(list_embedders()), default=DEFAULT_EMBEDDER, show_default=True,
-            help="Embedding backend (all give dlib's 128-d embeddings; they differ in speed)."))
-    return stack_options(*options)
+            help="Embedding backend (all give dlib's 128-d embeddings; they differ in speed).")
+    if key == "pick":
+        return click.option(
+            "--pick", type=click.Choice(["largest", "central", "best"]), default="largest", show_default=True,
+            help="The face used of a photo with several, where one face per photo is needed (verify, calibrate, "
+                 "evaluate, identify --known's photos); verbs that report every face ignore it.")
+    if key == "preset":
+        return click.option(
+            "--preset", type=click.Choice(sorted(PRESETS)), default=DEFAULT_PRESET, show_default=True,
+            help="fast: the defaults shown here; accurate: the best LFW setting measured (central face, flip, 10 "
+                 "jitters; about 10x the embedding time). Options given explicitly win over the preset.")
+    if key == "workers":
+        return click.option(
+            "--workers", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+            help="Worker processes, each with its own models (0: one per CPU core). Starting them takes a second "
+                 "or two, so they pay off from a few dozen photos.")
+    raise KeyError(key)
+
+
+def pipeline_options(func: F) -> F:
+    """The pipeline option group (every key of :data:`PIPELINE_KEYS`) as one decorator.
+
+    Use :func:`pipeline_settings` in the command to turn the parsed values into :class:`FaceAnalyzer` keywords,
+    the face pick and the worker count, with the preset applied.
+    """
+    return stack_options(*(_pipeline_option(key) for key in ("preset", *PIPELINE_KEYS[:-2], "workers")))(func)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """The pipeline group's values, resolved.
+
+    Attributes:
+        analyzer: :class:`~facerec.analyzer.FaceAnalyzer` (and :func:`facerec.get_analyzer`,
+            :class:`~facerec.batch.BatchProcessor`) keyword arguments.
+        pick: which face of a photo with several (:func:`facerec.pick_face`).
+        workers: worker processes (0 already turned into the core count).
+        preset: the preset's name.
+    """
+
+    analyzer: dict[str, Any]
+    pick: FacePick
+    workers: int
+    preset: str
+
+
+def pipeline_settings(ctx: click.Context, values: dict[str, Any]) -> PipelineSettings:
+    """Take the pipeline group's values out of ``values`` (a command's keyword arguments) and resolve them: the
+    preset's settings (:mod:`facerec.presets`) fill in every option not given on the command line."""
+    from click.core import ParameterSource
+
+    from facerec.presets import resolve_preset
+
+    own = {key: values.pop(key) for key in PIPELINE_KEYS if key in values}
+    preset = own.pop("preset", "fast")
+    given = {key: value for key, value in own.items()
+             if ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, None)}
+    settings = {**own, **resolve_preset(preset, given)}
+    workers = int(settings.pop("workers", 1)) or (os.cpu_count() or 1)
+    pick: FacePick = settings.pop("pick", "largest")
+    return PipelineSettings(analyzer=settings, pick=pick, workers=workers, preset=preset)
+
+
+def analyzer_options(*, embedder: bool = False) -> Callable[[F], F]:
+    """The detection part of the pipeline group (``--detector``, ``--upsample``, ``--min-face-size``,
+    ``--max-side``, and ``--embedder``), for a command that needs no more; the same definitions as
+    :func:`pipeline_options`."""
+    keys = ["detector", "upsample", "min_face_size_px", "max_side", *(["embedder"] if embedder else [])]
+    return stack_options(*(_pipeline_option(key) for key in keys))
+
+
+def quiet_option(func: F) -> F:
+    """``--quiet``: no progress bar."""
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(func)
 
 
 def batch_options(func: F) -> F:
-    """``--workers`` and ``--quiet``."""
-    return stack_options(
-        click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
-                     help="Worker processes, each with its own models (0: one per CPU core). Starting them takes "
-                          "a second or two, so they pay off from a few dozen photos."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
-    )(func)
+    """``--workers`` (the pipeline group's) and ``--quiet``."""
+    return stack_options(_pipeline_option("workers"), quiet_option)(func)
 
 
 def output_options(func: F) -> F:
@@ -164,7 +284,8 @@ def threshold_option(func: F) -> F:
     :func:`resolve_threshold`)."""
     return click.option(
         "--threshold", "distance_threshold", type=click.FloatRange(min=0, min_open=True), default=None,
-        help=f"Largest embedding distance still called the same person. Lower is stricter; 0.6 is typical. "
+        help=f"Largest embedding distance still called the same person. Lower is stricter; "
+             f"{DEFAULT_DISTANCE_THRESHOLD:g} keeps face_recognition's 0.6 false-accept rate with flip averaging. "
              f"Default: the --calibration's threshold when one is loaded, else {DEFAULT_DISTANCE_THRESHOLD:g}.",
     )(func)
 
@@ -225,7 +346,8 @@ def output_format(as_json: bool, as_csv: bool) -> str:
 
 # -- progress -------------------------------------------------------------------------------------------------------
 class Progress:
-    """A one-line progress bar on stderr, drawn only on a terminal; error lines can be printed around it.
+    """A progress bar on stderr (tqdm's: count, rate, time left, fitted to the terminal's width), drawn only on a
+    terminal; error lines can be printed around it.
 
     Args:
         total: the number of steps.
@@ -234,42 +356,30 @@ class Progress:
     """
 
     def __init__(self, total: int, label: str, *, enabled: bool = True) -> None:
+        from tqdm import tqdm
+
         isatty = getattr(sys.stderr, "isatty", None)
         self.total = total
         self.label = label
         self.done = 0
         self.enabled = enabled and total > PROGRESS_MIN_FILES and bool(isatty and isatty())
-        self._start = time.monotonic()
-        self._drawn = False
-        self._draw()  # show 0/N while the models load
+        # shown at 0/N while the models load; removed when closed
+        self._bar = tqdm(total=total, desc=label, unit="photo", file=sys.stderr, dynamic_ncols=True, leave=False,
+                         disable=not self.enabled, smoothing=0.1)
 
     def advance(self, steps: int = 1) -> None:
         self.done += steps
-        self._draw()
+        self._bar.update(steps)
 
     def message(self, line: str) -> None:
         """Print ``line`` on stderr without garbling the bar."""
-        self._clear()
-        click.echo(line, err=True)
-        self._draw()
+        if self.enabled:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
 
     def close(self) -> None:
-        self._clear()
-
-    def _draw(self) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * self.done / self.total) if self.total else width
-        elapsed = time.monotonic() - self._start
-        bar = "#" * filled + "-" * (width - filled)
-        click.echo(f"\r{self.label} [{bar}] {self.done}/{self.total} {elapsed:4.0f}s", err=True, nl=False)
-        self._drawn = True
-
-    def _clear(self) -> None:
-        if self._drawn:
-            click.echo("\r\x1b[K", err=True, nl=False)
-            self._drawn = False
+        self._bar.close()
 
 
 # -- running ----------------------------------------------------------------------------------------------------------
@@ -284,12 +394,55 @@ def announce_index_build(gallery: Gallery, *, quiet: bool = False) -> None:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files and folders -> image files (folders searched recursively); none at all is a failure."""
-    given = list(paths)
-    files = find_images(given)
+    """Files and folders -> image files (folders searched recursively, images recognised by their content); none at
+    all is a failure. The files of the folders that are not images are named in one line on stderr. ``-`` is one
+    image read from standard input (see :func:`stdin_image`)."""
+    given = [stdin_image() if str(p) == STDIN else p for p in paths]
+    skipped: list[tuple[Path, FileKind]] = []
+    files = find_images(given, skipped=skipped)
+    summary = describe_skipped(skipped)
+    if summary is not None:
+        click.echo(f"facerec: {summary}", err=True)
     if not files:
-        raise Fail(f"no image files found in {', '.join(str(p) for p in given)}")
+        raise Fail(f"no image files found in {', '.join(shown_path(p) for p in given)}"
+                   + (f" ({summary})" if summary else ""))
     return files
+
+
+#: The path that means standard input.
+STDIN = "-"
+_STDIN_KEY = "facerec.stdin"
+
+
+def stdin_image() -> Path:
+    """Standard input, read once per command into a private temporary file (removed when the command ends) that
+    stands for ``-``; results for it are shown as ``-`` (:func:`shown_path`)."""
+    import shutil
+    import tempfile
+
+    ctx = click.get_current_context()
+    known: Path | None = ctx.meta.get(_STDIN_KEY)
+    if known is not None:
+        return known
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise Fail("-: standard input is empty (pipe an image into it, e.g. facerec detect - < photo.jpg)")
+    folder = Path(tempfile.mkdtemp(prefix="facerec-stdin-"))
+    ctx.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+    path = folder / "stdin"
+    path.write_bytes(data)
+    ctx.meta[_STDIN_KEY] = path
+    return path
+
+
+def _is_stdin_file(path: Path) -> bool:
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.meta.get(_STDIN_KEY) == path
+
+
+def shown_path(path: Path) -> str:
+    """How ``path`` is shown to the user: ``-`` for standard input, else the path."""
+    return STDIN if _is_stdin_file(path) else str(path)
 
 
 def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, label: str = "faces",
@@ -304,6 +457,8 @@ def run_files(batch: BatchProcessor, files: Sequence[Path], *, quiet: bool, labe
     results: list[FileResult] = []
     try:
         for result in batch.run(files, **run_options):
+            if _is_stdin_file(result.path):
+                result = dataclasses.replace(result, path=Path(STDIN))
             if not result.ok:
                 progress.message(error_line(result.path, result.error or "failed"))
             results.append(result)
@@ -370,7 +525,7 @@ def emit(fmt: str, *, document: Callable[[], Any], table: Callable[[], tuple[Seq
          csv_rows: Callable[[], tuple[Sequence[str], list[list[Any]]]] | None = None) -> None:
     """Print the output in the chosen format (the builders are called only for the format asked for)."""
     if fmt == "json":
-        click.echo(json.dumps(document(), indent=2))
+        click.echo(jsonsafe.dumps(document(), indent=2))
     elif fmt == "csv":
         headers, rows = (csv_rows or table)()
         click.echo(format_csv(headers, rows))

@@ -9,8 +9,6 @@ import click
 
 from facerec.batch import BatchProcessor, FileResult
 from facerec.cli._common import (
-    analyzer_options,
-    batch_options,
     conclude,
     errors_document,
     expand_paths,
@@ -18,6 +16,9 @@ from facerec.cli._common import (
     iter_faces,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
     run_files,
 )
 
@@ -26,12 +27,12 @@ _COLUMNS = ["file", "face", "left", "top", "right", "bottom", "score"]
 
 @click.command(short_help="Find faces: boxes and detector scores.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@analyzer_options()
-@batch_options
+@pipeline_options
+@quiet_option
 @output_options
 @click.pass_context
-def detect(ctx: click.Context, /, paths: tuple[Path, ...], workers: int, quiet: bool, as_json: bool, as_csv: bool,
-           **analyzer: Any) -> None:
+def detect(ctx: click.Context, /, paths: tuple[Path, ...], quiet: bool, as_json: bool, as_csv: bool,
+           **options: Any) -> None:
     """Find the faces in PATHS (files, or folders searched recursively).
 
     Prints one row per face: its box in pixels (left, top, right, bottom; the image's top-left corner is 0, 0)
@@ -39,8 +40,9 @@ def detect(ctx: click.Context, /, paths: tuple[Path, ...], workers: int, quiet: 
     gets one row that says so.
     """
     fmt = output_format(as_json, as_csv)
+    pipeline = pipeline_settings(ctx, options)
     files = expand_paths(paths)
-    with BatchProcessor(workers=workers, **analyzer) as batch:
+    with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         results = run_files(batch, files, quiet=quiet, label="detect", operation="detect")
     good = [r for r in results if r.ok]
     conclude(ctx, results, fmt, document=lambda: _document(results), table=lambda: _table(good, csv=False),

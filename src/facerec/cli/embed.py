@@ -9,8 +9,6 @@ import click
 
 from facerec.batch import BatchProcessor, FileResult
 from facerec.cli._common import (
-    analyzer_options,
-    batch_options,
     box_cell,
     conclude,
     errors_document,
@@ -19,6 +17,9 @@ from facerec.cli._common import (
     iter_faces,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
     run_files,
 )
 from facerec.embedding import EMBEDDING_SIZE
@@ -30,23 +31,24 @@ _PREVIEW = 4
 
 @click.command(short_help="Compute the 128-d embedding of each face.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@analyzer_options(embedder=True)
-@batch_options
+@pipeline_options
+@quiet_option
 @output_options
 @click.pass_context
-def embed(ctx: click.Context, /, paths: tuple[Path, ...], workers: int, quiet: bool, as_json: bool, as_csv: bool,
-          **analyzer: Any) -> None:
+def embed(ctx: click.Context, /, paths: tuple[Path, ...], quiet: bool, as_json: bool, as_csv: bool,
+          **options: Any) -> None:
     """Compute the 128-d embedding of every face in PATHS (files, or folders searched recursively).
 
     Embeddings of one person's faces lie within about 0.6 of each other (Euclidean distance). The table shows
     the first values only; --json and --csv (columns e0..e127) give all 128.
     """
     fmt = output_format(as_json, as_csv)
+    pipeline = pipeline_settings(ctx, options)
     files = expand_paths(paths)
-    with BatchProcessor(workers=workers, **analyzer) as batch:
+    with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         results = run_files(batch, files, quiet=quiet, label="embed", operation="embed")
     good = [r for r in results if r.ok]
-    conclude(ctx, results, fmt, document=lambda: _document(results, analyzer["embedder"]),
+    conclude(ctx, results, fmt, document=lambda: _document(results, pipeline.analyzer["embedder"]),
              table=lambda: _table(good), csv_rows=lambda: _csv(good))
 
 

@@ -14,19 +14,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from facerec.api import get_analyzer
+from facerec.analyzer import get_analyzer
 from facerec.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
+    STDIN,
     Fail,
     Progress,
-    analyzer_options,
     announce_index_build,
     emit,
     error_line,
     errors_to_fail,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
+    stdin_image,
 )
 
 if TYPE_CHECKING:
@@ -59,13 +63,13 @@ def _opened(location: str | None, *, create: bool) -> Gallery:
 @click.option("--store-crops", is_flag=True,
               help="Also keep a small JPEG of each face in the gallery (deleted with the person). Off by default: "
                    "only embeddings are stored, never the photos.")
-@analyzer_options(embedder=True)
+@pipeline_options
 @output_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
 @click.pass_context
 @errors_to_fail
 def enroll(ctx: click.Context, /, people_dir: Path, gallery_location: str | None, store_crops: bool, as_json: bool,
-           as_csv: bool, quiet: bool, **analyzer_settings: Any) -> None:
+           as_csv: bool, quiet: bool, **options: Any) -> None:
     """Add the people of PEOPLE_DIR to the gallery: PEOPLE_DIR/<name>/*.jpg, one face per photo.
 
     Photos with no face or several faces are skipped and reported. Each photo is committed on its own, so an
@@ -74,7 +78,10 @@ def enroll(ctx: click.Context, /, people_dir: Path, gallery_location: str | None
     from facerec.gallery import enroll as enroll_people
 
     fmt = output_format(as_json, as_csv)
-    analyzer = get_analyzer(**analyzer_settings)  # shared per process: models load once
+    pipeline = pipeline_settings(ctx, options)
+    if pipeline.workers != 1:
+        raise click.UsageError("enroll embeds in one process for now: leave out --workers")
+    analyzer = get_analyzer(**pipeline.analyzer)  # shared per process: models load once
     with _opened(gallery_location, create=True) as gallery:
         progress: Progress | None = None
 
@@ -195,19 +202,22 @@ def people_remove(name: str, gallery_location: str | None, yes: bool) -> None:
 @gallery_option
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, metavar="K",
               help="How many nearest people to list per face.")
-@analyzer_options(embedder=True)
+@pipeline_options
 @output_options
+@click.pass_context
 @errors_to_fail
-def search(photo: Path, gallery_location: str | None, top_k: int, as_json: bool, as_csv: bool,
-           **analyzer_settings: Any) -> None:
-    """The K nearest people of the gallery for every face of PHOTO, with their distances (no threshold)."""
+def search(ctx: click.Context, /, photo: Path, gallery_location: str | None, top_k: int, as_json: bool, as_csv: bool,
+           **options: Any) -> None:
+    """The K nearest people of the gallery for every face of PHOTO (- for standard input), with their distances (no
+    threshold)."""
     from facerec.gallery import identify as identify_faces
 
     fmt = output_format(as_json, as_csv)
-    analyzer = get_analyzer(**analyzer_settings)  # shared per process: models load once
+    analyzer = get_analyzer(**pipeline_settings(ctx, options).analyzer)  # shared per process: models load once
     with _opened(gallery_location, create=False) as gallery:
         announce_index_build(gallery)
-        found = identify_faces(gallery, photo, analyzer=analyzer, top_k=top_k)
+        source = stdin_image() if str(photo) == STDIN else photo
+        found = identify_faces(gallery, source, analyzer=analyzer, top_k=top_k)
         location = gallery.location
     if not found:
         raise Fail(f"{photo}: no face found")

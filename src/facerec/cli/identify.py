@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from facerec.batch import (
-    BatchProcessor,
-    FileResult,
-    KnownPeople,
-    annotated_paths,
-    draw_faces,
-    known_people_files,
-    load_known_people,
-)
+from facerec.batch import BatchProcessor, FileResult, KnownPeople, known_people_files, load_known_people
 from facerec.cli._common import (
     Fail,
     Progress,
-    analyzer_options,
     announce_index_build,
-    batch_options,
     box_cell,
     calibration_option,
     conclude,
@@ -35,15 +26,23 @@ from facerec.cli._common import (
     match_probability,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
     resolve_threshold,
     run_files,
     threshold_option,
 )
+from facerec.drawing import annotated_paths, draw_identifications, save_image
 from facerec.errors import ImageError
+from facerec.thresholds import false_accept_rate, strangers_accepted, threshold_for_strangers
 
 if TYPE_CHECKING:
-    from facerec.gallery import Gallery, Identification
+    from facerec.analyzer import FacePick
+    from facerec.gallery import Gallery
+    from facerec.identification import Identification
     from facerec.recognition.calibration import Calibration
+    from facerec.types import Face
 
 #: ``--top-k`` in gallery mode when it is not given.
 DEFAULT_TOP_K = 3
@@ -66,13 +65,13 @@ DEFAULT_TOP_K = 3
 @calibration_option
 @click.option("--draw", "draw_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Write a copy of each photo with boxes and names into OUT_DIR (green known, red unknown).")
-@analyzer_options(embedder=True)
-@batch_options
+@pipeline_options
+@quiet_option
 @output_options
 @click.pass_context
 def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: str | None, photos: tuple[Path, ...],
              top_k: int | None, distance_threshold: float | None, calibration_path: Path | None,
-             draw_dir: Path | None, workers: int, quiet: bool, as_json: bool, as_csv: bool, **analyzer: Any) -> None:
+             draw_dir: Path | None, quiet: bool, as_json: bool, as_csv: bool, **options: Any) -> None:
     """Name the people in PHOTOS (files, or folders searched recursively).
 
     \b
@@ -87,12 +86,17 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
 
     With --calibration, each face also gets the probability that it is the nearest person, P(same | distance),
     and the threshold defaults to the calibration's; without one, the probability is left blank (null in JSON).
-    The JSON document records the threshold used.
+    The JSON document records the threshold used and the rates it implies, measured on LFW ("implied_rates"):
+    the share of different-person pairs it accepts, and the share of strangers (people never enrolled) it would
+    name as somebody against this many enrolled photos -- a stranger gets one chance per photo, so a large
+    gallery needs a lower threshold, which is given too (on a terminal, the same line is printed on stderr).
 
-    With --known, the largest face of each known photo is enrolled. Known photos that cannot be read or show no
-    face are reported on stderr like bad photos (exit code 1); with none usable, the exit code is 2.
+    With --known, the largest face of each known photo (or the one --pick names) is enrolled. Known photos that
+    cannot be read or show no face are reported on stderr like bad photos (exit code 1); with none usable, the
+    exit code is 2.
     """
     fmt = output_format(as_json, as_csv)
+    pipeline = pipeline_settings(ctx, options)
     if known_dir is not None and gallery_location is not None:
         raise click.UsageError("choose one of --known and --gallery")
     if known_dir is not None and top_k is not None:
@@ -102,19 +106,23 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     calibration = load_calibration_option(calibration_path)
     threshold = resolve_threshold(distance_threshold, calibration)
     files = expand_paths(photos)
-    with BatchProcessor(workers=workers, **analyzer) as batch:
+    with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         if known_dir is not None:
-            known, known_failures = _load_known(batch, known_dir, quiet)
+            known, known_failures = _load_known(batch, known_dir, quiet, pipeline.pick)
             results = run_files(batch, files, quiet=quiet, label="identify", operation="identify", known=known,
                                 distance_threshold=threshold, draw_dir=draw_dir)
-            answers: list[list[Any]] = [list(r.matches or ()) for r in results]
+            answers: list[list[Identification]] = [list(r.matches or ()) for r in results]
             source: dict[str, Any] = {"known": known.people}
+            enrolled_photos = len(known)
         else:
             known_failures = []
-            results, answers, location = _identify_in_gallery(batch, gallery_location, files, quiet=quiet,
-                                                               distance_threshold=threshold, top_k=candidates,
-                                                               draw_dir=draw_dir)
+            results, answers, location, enrolled_photos = _identify_in_gallery(
+                batch, gallery_location, files, quiet=quiet, distance_threshold=threshold, top_k=candidates,
+                draw_dir=draw_dir)
             source = {"gallery": location, "top_k": candidates}
+        rates = implied_rates(threshold, enrolled_photos, flip=bool(getattr(batch.analyzer, "flip", True)))
+    if not quiet and sys.stderr.isatty():
+        click.echo(rates_line(rates), err=True)
     rows = [(r, a) for r, a in zip(results, answers) if r.ok]
     drawn = sum(1 for r, _ in rows if r.annotated is not None)
     if draw_dir is not None and drawn and not quiet:
@@ -123,14 +131,14 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
     def document() -> dict[str, Any]:
         files_out = []
         for result, found in rows:
-            faces = [_face_entry(face, found[i] if i < len(found) else None, calibration)
+            faces = [_face_entry(face, found[i] if i < len(found) else None, calibration, gallery_mode=gallery_mode)
                      for i, face in enumerate(result.faces)]
             entry = {**file_document(result), "faces": faces}
             if result.annotated is not None:
                 entry["annotated"] = str(result.annotated)
             files_out.append(entry)
         return {"threshold": threshold, "calibration": None if calibration_path is None else str(calibration_path),
-                **source, "files": files_out,
+                "implied_rates": rates, **source, "files": files_out,
                 "errors": errors_document(known_failures) + errors_document(results)}
 
     conclude(ctx, results, fmt, document=document,
@@ -140,13 +148,14 @@ def identify(ctx: click.Context, /, known_dir: Path | None, gallery_location: st
 
 
 # -- the two sources of known people --------------------------------------------------------------------------------
-def _load_known(batch: BatchProcessor, known_dir: Path, quiet: bool) -> tuple[KnownPeople, list[FileResult]]:
+def _load_known(batch: BatchProcessor, known_dir: Path, quiet: bool,
+                pick: FacePick) -> tuple[KnownPeople, list[FileResult]]:
     total = len(known_people_files(known_dir))
     if total == 0:
         raise Fail(f"{known_dir}: no photos of known people (expected DIR/<name>.jpg or DIR/<name>/*.jpg)")
     progress = Progress(total, "known", enabled=not quiet)
     try:
-        known, failures = load_known_people(known_dir, batch, on_result=lambda _: progress.advance())
+        known, failures = load_known_people(known_dir, batch, on_result=lambda _: progress.advance(), pick=pick)
     finally:
         progress.close()
     for failure in failures:
@@ -169,12 +178,13 @@ def _open_gallery(location: str | None) -> Gallery:
 
 def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Sequence[Path], *, quiet: bool,
                          distance_threshold: float, top_k: int, draw_dir: Path | None,
-                         ) -> tuple[list[FileResult], list[list[Any]], str]:
+                         ) -> tuple[list[FileResult], list[list[Identification]], str, int]:
     """Embed every photo with ``batch``, then name its faces from the gallery (and draw them).
 
     Returns:
         The file results (a file whose annotated copy could not be written becomes a failure, reported on
-        stderr), the :class:`~facerec.gallery.Identification` of each face per file, and the gallery's location.
+        stderr), the :class:`~facerec.gallery.Identification` of each face per file, the gallery's location and
+        the number of photos (samples) it holds.
     """
     from facerec.gallery import identify as identify_faces
     from facerec.gallery import model_id_for
@@ -183,14 +193,42 @@ def _identify_in_gallery(batch: BatchProcessor, location: str | None, files: Seq
         gallery.check_model(model_id_for(batch.analyzer))  # before any photo is embedded
         results = run_files(batch, files, quiet=quiet, label="identify", operation="embed")
         announce_index_build(gallery, quiet=quiet)
-        answers: list[list[Any]] = [
+        answers: list[list[Identification]] = [
             identify_faces(gallery, list(r.faces), analyzer=batch.analyzer, distance_threshold=distance_threshold,
                            top_k=top_k) if r.ok else [] for r in results]
         location_text = gallery.location
+        enrolled_photos = gallery.count()
     if draw_dir is not None:
         results = [_draw(result, found, out) if result.ok else result
                    for result, found, out in zip(results, answers, annotated_paths(files, draw_dir))]
-    return results, answers, location_text
+    return results, answers, location_text, enrolled_photos
+
+
+# -- what the threshold implies ---------------------------------------------------------------------------------------
+#: The share of strangers that the suggested threshold lets through (95% rejected).
+STRANGERS_TARGET = 0.05
+
+
+def implied_rates(threshold: float, enrolled_photos: int, *, flip: bool = True) -> dict[str, Any]:
+    """The rates ``threshold`` implies on LFW (see :mod:`facerec.thresholds`), for the JSON document."""
+    return {
+        "measured_on": "LFW", "threshold": threshold, "flip": flip, "enrolled_photos": enrolled_photos,
+        "false_accept_rate": false_accept_rate(threshold, flip=flip),
+        "strangers_accepted": strangers_accepted(threshold, enrolled_photos, flip=flip),
+        "threshold_for_95_percent_strangers_rejected": round(
+            threshold_for_strangers(max(enrolled_photos, 1), STRANGERS_TARGET, flip=flip), 3),
+    }
+
+
+def rates_line(rates: dict[str, Any]) -> str:
+    """One line for stderr: what the threshold risks per comparison and against this gallery."""
+    photos = rates["enrolled_photos"]
+    line = (f"threshold {rates['threshold']:g} (lower is stricter): on LFW it accepts "
+            f"{rates['false_accept_rate']:.2%} of different-person pairs; against {photos} enrolled "
+            f"photo{'' if photos == 1 else 's'} about {rates['strangers_accepted']:.0%} of strangers would be named")
+    if rates["strangers_accepted"] > STRANGERS_TARGET:
+        line += f"; --threshold {rates['threshold_for_95_percent_strangers_rejected']:.2f} rejects 95% of them"
+    return line
 
 
 def _draw(result: FileResult, found: Sequence[Identification], out: Path) -> FileResult:
@@ -199,13 +237,7 @@ def _draw(result: FileResult, found: Sequence[Identification], out: Path) -> Fil
     from facerec.images import load_image
 
     try:
-        canvas = draw_faces(load_image(result.path), [f.box for f in result.faces], [who.name for who in found],
-                            [who.known for who in found])
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() in (".jpg", ".jpeg", ".jpe"):  # as facerec.batch writes them: JPEG stays JPEG
-            canvas.save(out, format="JPEG", quality=90)
-        else:
-            canvas.save(out, format="PNG")
+        save_image(draw_identifications(load_image(result.path), result.faces, found), out)
     except (ImageError, OSError) as exc:
         reason = exc.reason if isinstance(exc, ImageError) \
             else f"cannot write the annotated copy ({exc.strerror or exc})"
@@ -216,31 +248,32 @@ def _draw(result: FileResult, found: Sequence[Identification], out: Path) -> Fil
 
 
 # -- output ---------------------------------------------------------------------------------------------------------
-def _nearest(who: Any) -> tuple[str, float | None, str]:
-    """``(name, distance, nearest)`` of a folder match or a gallery identification."""
+def _nearest(who: Identification | None) -> tuple[str, float | None, str]:
+    """``(name, distance, nearest)`` of an answer (blanks for none)."""
     if who is None:
         return "", None, ""
-    nearest = getattr(who, "nearest", None)
-    if nearest is None and getattr(who, "candidates", None):
-        nearest = who.candidates[0].name
-    return who.name, who.distance, nearest or ""
+    return who.name, who.distance, who.nearest or ""
 
 
-def _face_entry(face: Any, who: Any, calibration: Calibration | None) -> dict[str, Any]:
+def _face_entry(face: Face, who: Identification | None, calibration: Calibration | None, *,
+                gallery_mode: bool) -> dict[str, Any]:
+    """A face of the JSON document: with a gallery, the whole answer and its candidates; with --known, the name,
+    distance and nearest person."""
     entry: dict[str, Any] = {"box": face.box.to_dict(), "score": float(face.score)}
     if who is None:
         return entry
-    entry.update(who.to_dict())
-    _, distance, nearest = _nearest(who)
-    entry["nearest"] = nearest or None
-    entry["probability"] = match_probability(calibration, distance)
-    if "candidates" in entry:
+    if gallery_mode:
+        entry.update(who.to_dict())
         entry["candidates"] = [{**c.to_dict(), "probability": match_probability(calibration, c.distance)}
                                for c in who.candidates]
+    else:
+        entry.update({"name": who.name, "distance": who.distance})
+    entry["nearest"] = who.nearest
+    entry["probability"] = match_probability(calibration, who.distance)
     return entry
 
 
-def _table(rows: Sequence[tuple[FileResult, list[Any]]], calibration: Calibration | None, *,
+def _table(rows: Sequence[tuple[FileResult, list[Identification]]], calibration: Calibration | None, *,
            gallery_mode: bool) -> tuple[list[str], list[list[Any]]]:
     headers = ["file", "face", "name", "distance", "nearest", "probability", "box (l,t,r,b)"]
     if gallery_mode:
@@ -256,12 +289,13 @@ def _table(rows: Sequence[tuple[FileResult, list[Any]]], calibration: Calibratio
                "" if probability is None else f"{probability:.3f}",
                box_cell(result.faces[i - 1].box)]
         if gallery_mode:
-            row.append("; ".join(f"{c.name} {c.distance:.3f}" for c in found.candidates) or "-")
+            listed = found.candidates if found is not None else []
+            row.append("; ".join(f"{c.name} {c.distance:.3f}" for c in listed) or "-")
         out.append(row)
     return headers, out
 
 
-def _csv(rows: Sequence[tuple[FileResult, list[Any]]], calibration: Calibration | None, *,
+def _csv(rows: Sequence[tuple[FileResult, list[Identification]]], calibration: Calibration | None, *,
          top_k: int) -> tuple[list[str], list[list[Any]]]:
     """CSV rows; ``top_k`` > 0 adds ``candidate_k``, ``distance_k`` and ``probability_k`` columns."""
 
@@ -280,7 +314,7 @@ def _csv(rows: Sequence[tuple[FileResult, list[Any]]], calibration: Calibration 
         row: list[Any] = [result.path, i, name, number(distance), nearest,
                           *result.faces[i - 1].box.to_dict().values(),
                           number(match_probability(calibration, distance))]
-        candidates = getattr(found, "candidates", [])
+        candidates = found.candidates if found is not None else []
         for k in range(top_k):
             c = candidates[k] if k < len(candidates) else None
             row += [c.name, repr(c.distance), number(match_probability(calibration, c.distance))] if c \
@@ -289,7 +323,8 @@ def _csv(rows: Sequence[tuple[FileResult, list[Any]]], calibration: Calibration 
     return headers, out
 
 
-def _faces_with_answers(rows: Sequence[tuple[FileResult, list[Any]]]) -> list[tuple[tuple[FileResult, int], Any]]:
+def _faces_with_answers(rows: Sequence[tuple[FileResult, list[Identification]]],
+                        ) -> list[tuple[tuple[FileResult, int], Identification | None]]:
     """``((result, face_index), answer)`` for every face (``face_index`` 0 and no answer for a faceless file)."""
     answers = {id(result): found for result, found in rows}
     out = []

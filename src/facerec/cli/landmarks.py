@@ -10,8 +10,6 @@ import numpy as np
 
 from facerec.batch import BatchProcessor, FileResult
 from facerec.cli._common import (
-    analyzer_options,
-    batch_options,
     box_cell,
     conclude,
     errors_document,
@@ -20,6 +18,9 @@ from facerec.cli._common import (
     iter_faces,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
     run_files,
 )
 
@@ -28,21 +29,22 @@ from facerec.cli._common import (
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--points", type=click.Choice(["5", "68"]), default="68", show_default=True,
               help="68 points (chin, brows, nose, eyes, lips) or dlib's 5 (eye corners and the base of the nose).")
-@analyzer_options()
-@batch_options
+@pipeline_options
+@quiet_option
 @output_options
 @click.pass_context
-def landmarks(ctx: click.Context, /, paths: tuple[Path, ...], points: str, workers: int, quiet: bool, as_json: bool,
-              as_csv: bool, **analyzer: Any) -> None:
+def landmarks(ctx: click.Context, /, paths: tuple[Path, ...], points: str, quiet: bool, as_json: bool,
+              as_csv: bool, **options: Any) -> None:
     """Find the facial landmarks of every face in PATHS (files, or folders searched recursively).
 
     The table shows each face's box and the centres of its eyes and nose tip as x,y pixels; --json gives every
     point and the named groups (chin, left_eye, top_lip, ...), --csv one row per face with x0,y0,x1,y1,...
     """
     fmt = output_format(as_json, as_csv)
+    pipeline = pipeline_settings(ctx, options)
     count = int(points)
     files = expand_paths(paths)
-    with BatchProcessor(workers=workers, **analyzer) as batch:
+    with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         results = run_files(batch, files, quiet=quiet, label="landmarks", operation="landmarks", points=count)
     good = [r for r in results if r.ok]
     conclude(ctx, results, fmt, document=lambda: _document(results, count), table=lambda: _table(good),

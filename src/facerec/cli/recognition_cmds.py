@@ -19,8 +19,6 @@ from facerec.cli._common import (
     EXIT_OK,
     Fail,
     Progress,
-    analyzer_options,
-    batch_options,
     box_cell,
     emit,
     error_line,
@@ -29,6 +27,9 @@ from facerec.cli._common import (
     expand_paths,
     output_format,
     output_options,
+    pipeline_options,
+    pipeline_settings,
+    quiet_option,
     run_files,
 )
 from facerec.types import Box, Face
@@ -54,14 +55,14 @@ CROP_MARGIN = 0.25
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of chinese_whispers' visiting order.")
 @click.option("--crops", "crops_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="OUT_DIR", help="Write each face's crop into OUT_DIR/cluster_<k>/ (noise: OUT_DIR/noise/).")
-@analyzer_options(embedder=True)
-@batch_options
+@pipeline_options
+@quiet_option
 @output_options
 @click.pass_context
 @errors_to_fail
 def cluster(ctx: click.Context, /, photos: tuple[Path, ...], method: str, distance_threshold: float | None,
-            min_cluster_size: int, seed: int, crops_dir: Path | None, workers: int, quiet: bool, as_json: bool,
-            as_csv: bool, **analyzer: Any) -> None:
+            min_cluster_size: int, seed: int, crops_dir: Path | None, quiet: bool, as_json: bool,
+            as_csv: bool, **options: Any) -> None:
     """Group every face in PHOTOS (files, or folders searched recursively) by person.
 
     Each face gets a cluster number, 0 for the largest cluster; faces in clusters smaller than --min-size are
@@ -72,8 +73,9 @@ def cluster(ctx: click.Context, /, photos: tuple[Path, ...], method: str, distan
     from facerec.recognition.clustering import DEFAULT_CLUSTER_THRESHOLDS, cluster_faces
 
     fmt = output_format(as_json, as_csv)
+    pipeline = pipeline_settings(ctx, options)
     files = expand_paths(photos)
-    with BatchProcessor(workers=workers, **analyzer) as batch:
+    with BatchProcessor(workers=pipeline.workers, **pipeline.analyzer) as batch:
         results = run_files(batch, files, quiet=quiet, label="cluster", operation="embed")
     faces = [(result, i, face, face.embedding) for result in results if result.ok
              for i, face in enumerate(result.faces, start=1) if face.embedding is not None]
@@ -187,12 +189,13 @@ def _cluster_document(rows: Sequence[ClusterRow], results: Sequence[FileResult],
               default=Path("calibration.json"), show_default=True, help="Where to write the calibration (JSON).")
 @click.option("--min-images", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Use only people with at least N photos.")
-@analyzer_options(embedder=True)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@pipeline_options
+@quiet_option
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON instead of a summary.")
+@click.pass_context
 @errors_to_fail
-def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int, quiet: bool, as_json: bool,
-              **analyzer: Any) -> None:
+def calibrate(ctx: click.Context, /, data_dir: Path, target_far: float, out_path: Path, min_images: int, quiet: bool,
+              as_json: bool, **options: Any) -> None:
     """Calibrate the decision threshold on DATA_DIR, a folder with one sub-folder of photos per person.
 
     Every pair of photos of one person and every pair of different people is compared. The threshold is the
@@ -202,10 +205,11 @@ def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int
     """
     import json
 
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
     from facerec.recognition.calibration import calibrate as run_calibration
     from facerec.recognition.data import embed_directory
 
+    pipeline = pipeline_settings(ctx, options)
     bar: list[Progress] = []
 
     def progress(done: int, total: int) -> None:
@@ -214,14 +218,14 @@ def calibrate(data_dir: Path, target_far: float, out_path: Path, min_images: int
         bar[0].advance()
 
     try:
-        data = embed_directory(data_dir, min_images=min_images, analyzer=get_analyzer(**analyzer),
-                               progress=progress)
+        data = embed_directory(data_dir, min_images=min_images, analyzer=get_analyzer(**pipeline.analyzer),
+                               pick=pipeline.pick, progress=progress)
     finally:
         if bar:
             bar[0].close()
     for photo, reason in data.skipped:
         click.echo(error_line(photo, reason), err=True)
-    result = run_calibration(data, target_far, embedder=analyzer["embedder"])
+    result = run_calibration(data, target_far, embedder=pipeline.analyzer["embedder"])
     try:
         result.save(out_path)
     except OSError as exc:

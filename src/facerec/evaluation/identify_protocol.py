@@ -33,12 +33,16 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
+from facerec.evaluation.metrics import cmc_curve, dir_at_far, dir_far_curve, true_class_ranks
+from facerec.files import people_folders
+from facerec.training.data import held_out_count
 
 __all__ = [
     "DEFAULT_FAR_TARGETS",
     "IDENTIFIER_NAMES",
     "IdentificationData",
     "IdentifierResult",
+    "OpenSetSplit",
     "Split",
     "cmc_curve",
     "dir_at_far",
@@ -58,110 +62,11 @@ DEFAULT_FAR_TARGETS: tuple[float, ...] = (1e-1, 1e-2)
 #: The identifiers this protocol knows (``keras:<run folder>`` adds a trained model).
 IDENTIFIER_NAMES: tuple[str, ...] = ("centroid", "knn", "svm")
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".pgm", ".tif", ".tiff"})
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-# -- metrics -----------------------------------------------------------------------------------------------------
-def true_class_ranks(scores: npt.ArrayLike, true_index: npt.ArrayLike, secondary: npt.ArrayLike | None = None,
-                     ) -> IntArray:
-    """The 1-based rank of the true class in each row of ``scores`` (higher score = better).
-
-    Rank = 1 + the number of classes scored strictly higher; with ``secondary``, classes tied on the score are
-    ordered by it (higher first). A row whose ``true_index`` is negative (the true class is not in the gallery, or
-    no face was found) gets rank ``n_classes + 1``, a miss at every rank.
-
-    Examples:
-        >>> true_class_ranks([[0.9, 0.5, 0.1], [0.2, 0.7, 0.7]], [1, 2]).tolist()
-        [2, 1]
-        >>> true_class_ranks([[0.2, 0.7, 0.7]], [2], secondary=[[0, 5, 1]]).tolist()
-        [2]
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    t = np.asarray(true_index, dtype=np.int64)
-    if s.ndim != 2 or s.shape[0] != t.shape[0]:
-        raise ConfigurationError(f"scores must be (n_probes, n_classes) with one true index per probe, got "
-                                 f"{s.shape} and {t.shape}")
-    ranks = np.full(t.shape[0], s.shape[1] + 1, dtype=np.int64)
-    ok = (t >= 0) & (t < s.shape[1])
-    rows = np.flatnonzero(ok)
-    if rows.size == 0:
-        return ranks
-    true_scores = s[rows, t[rows]][:, None]
-    better = s[rows] > true_scores
-    if secondary is not None:
-        sec = np.asarray(secondary, dtype=np.float64)
-        tied = s[rows] == true_scores
-        better |= tied & (sec[rows] > sec[rows, t[rows]][:, None])
-    ranks[rows] = 1 + better.sum(axis=1)
-    return ranks
-
-
-def cmc_curve(ranks: npt.ArrayLike, max_rank: int) -> FloatArray:
-    """The cumulative match characteristic: ``cmc[k-1]`` is the fraction of probes whose true rank is <= k.
-
-    Examples:
-        >>> cmc_curve([1, 2, 1, 4], 4).tolist()
-        [0.5, 0.75, 0.75, 1.0]
-    """
-    r = np.asarray(ranks, dtype=np.int64)
-    if r.size == 0:
-        raise ConfigurationError("no probes to rank")
-    if max_rank < 1:
-        raise ConfigurationError(f"max_rank must be >= 1, got {max_rank}")
-    return np.array([(r <= k).mean() for k in range(1, max_rank + 1)], dtype=np.float64)
-
-
-def dir_at_far(known_confidence: npt.ArrayLike, known_correct: npt.ArrayLike, unknown_confidence: npt.ArrayLike,
-               far: float) -> tuple[float, float, float]:
-    """Open-set detection-and-identification rate at a false-alarm rate.
-
-    A probe is *accepted* when its confidence (higher = surer) is strictly above the threshold. The threshold is
-    the lowest that accepts at most ``floor(far * n_unknown)`` unknown probes (the ``m+1``-th highest unknown
-    confidence for ``m`` allowed false alarms); the DIR is the fraction of known probes that are both named
-    correctly at rank 1 and accepted. ``NaN`` confidences (no face) are never accepted.
-
-    Args:
-        known_confidence: one confidence per known person's probe.
-        known_correct: whether its rank-1 answer is the right person.
-        unknown_confidence: one confidence per held-out person's probe.
-        far: the largest acceptable fraction of unknown probes accepted.
-
-    Returns:
-        ``(dir, threshold, achieved_far)``; the threshold is ``-inf`` when every unknown probe may be accepted.
-
-    Examples:
-        >>> dir_at_far([0.9, 0.8, 0.7, 0.4], [True, False, True, True], [0.75, 0.5, 0.3, 0.1], 0.25)
-        (0.5, 0.5, 0.25)
-    """
-    kc = np.asarray(known_confidence, dtype=np.float64)
-    ok = np.asarray(known_correct, dtype=bool)
-    uc = np.asarray(unknown_confidence, dtype=np.float64)
-    if kc.shape != ok.shape or kc.size == 0:
-        raise ConfigurationError("known confidences and correctness must be non-empty and of one length")
-    if uc.size == 0:
-        raise ConfigurationError("the open-set rate needs unknown probes")
-    if not 0.0 <= far <= 1.0:
-        raise ConfigurationError(f"far must be between 0 and 1, got {far}")
-    u = np.sort(np.where(np.isnan(uc), -np.inf, uc))[::-1]
-    allowed = int(np.floor(far * u.size + 1e-9))
-    threshold = float(u[allowed]) if allowed < u.size else float("-inf")
-    k = np.where(np.isnan(kc), -np.inf, kc)
-    accepted = k > threshold if np.isfinite(threshold) else np.isfinite(k)
-    achieved = float((u > threshold).mean()) if np.isfinite(threshold) else float(np.isfinite(u).mean())
-    return float((accepted & ok).mean()), threshold, achieved
-
-
-def dir_far_curve(known_confidence: npt.ArrayLike, known_correct: npt.ArrayLike,
-                  unknown_confidence: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """``(far, dir)`` at every threshold taken from the unknown confidences (for plotting)."""
-    uc = np.asarray(unknown_confidence, dtype=np.float64)
-    n = uc.size
-    fars = np.array(sorted({i / n for i in range(n + 1)}))
-    dirs = np.array([dir_at_far(known_confidence, known_correct, uc, f)[0] for f in fars])
-    return fars, dirs
 
 
 # -- data --------------------------------------------------------------------------------------------------------
@@ -174,19 +79,16 @@ def list_people(data_dir: str | os.PathLike[str], *, min_images: int = 1) -> dic
     root = Path(data_dir)
     if not root.is_dir():
         raise ConfigurationError(f"{root} is not a folder of people (one sub-folder per person)")
-    people: dict[str, list[Path]] = {}
-    for person in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        photos = sorted(f for f in person.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
-        if len(photos) >= min_images:
-            people[person.name] = photos
+    people = {name: photos for name, photos in people_folders(root).items() if len(photos) >= min_images}
     if not people:
         raise ConfigurationError(f"no person in {root} has {min_images} or more photos")
     return people
 
 
 @dataclass(frozen=True)
-class Split:
-    """Who is known, and which photos are gallery and which are probes.
+class OpenSetSplit:
+    """Who is known, and which photos are gallery and which are probes (the open-set identification split; the
+    train/validation/test split of a training run is :class:`facerec.training.data.Split`).
 
     Attributes:
         known: the people enrolled in the gallery.
@@ -210,8 +112,12 @@ class Split:
                 "unknown_people": list(self.unknown)}
 
 
+#: The old name of :class:`OpenSetSplit`.
+Split = OpenSetSplit
+
+
 def make_split(people: Mapping[str, Sequence[str]], *, probe_fraction: float = 0.3, unknown_fraction: float = 0.2,
-               seed: int = 0) -> Split:
+               seed: int = 0) -> OpenSetSplit:
     """A seeded split: held-out people, then a stratified gallery/probe split of every known person's photos.
 
     Each known person keeps at least one gallery photo and, when they have two or more, at least one probe.
@@ -241,12 +147,11 @@ def make_split(people: Mapping[str, Sequence[str]], *, probe_fraction: float = 0
     for person in known:
         photos = sorted(people[person])
         idx = rng.permutation(len(photos))
-        n_probe = round(probe_fraction * len(photos))
-        n_probe = min(max(n_probe, 1 if len(photos) >= 2 else 0), len(photos) - 1)
+        n_probe = held_out_count(len(photos), probe_fraction)
         probes.extend(photos[i] for i in idx[:n_probe])
         gallery.extend(photos[i] for i in idx[n_probe:])
     unknown_probes = [p for person in unknown for p in sorted(people[person])]
-    return Split(known, unknown, tuple(sorted(gallery)), tuple(sorted(probes)), tuple(unknown_probes), seed)
+    return OpenSetSplit(known, unknown, tuple(sorted(gallery)), tuple(sorted(probes)), tuple(unknown_probes), seed)
 
 
 @dataclass
@@ -259,7 +164,7 @@ class IdentificationData:
         person_of: ``{photo key: person}``.
     """
 
-    split: Split
+    split: OpenSetSplit
     vectors: Mapping[str, npt.NDArray[np.float32] | None]
     person_of: Mapping[str, str]
 
@@ -291,77 +196,37 @@ class _Adapter:
         self.model: Any = None
 
     def fit(self, X: npt.NDArray[np.float32], y: Sequence[str]) -> _Adapter:
-        kind = self.name
-        try:
-            from facerec.recognition import identifiers as rec
-        except ImportError:  # pragma: no cover - the recognition package is part of facerec
-            rec = None  # type: ignore[assignment]
-        if kind == "centroid":
-            if rec is not None:
-                self.model = rec.NearestCentroidIdentifier(distance_threshold=None).fit(X, list(y))
-            else:  # pragma: no cover
-                from sklearn.neighbors import NearestCentroid
-
-                self.model = NearestCentroid().fit(X, list(y))
-        elif kind == "knn":
-            k = int(self.options.get("n_neighbors", 5))
-            if rec is not None:
-                self.model = rec.KNNIdentifier(n_neighbors=k, distance_threshold=None).fit(X, list(y))
-            else:  # pragma: no cover
-                from sklearn.neighbors import KNeighborsClassifier
-
-                self.model = KNeighborsClassifier(n_neighbors=k, weights="distance").fit(X, list(y))
-        elif kind == "svm":
-            C = float(self.options.get("C", 1.0))
-            if rec is not None:
-                self.model = rec.SVMIdentifier(C=C, probability_threshold=None, random_state=0).fit(X, list(y))
-            else:  # pragma: no cover
-                from sklearn.svm import SVC
-
-                self.model = SVC(kernel="linear", C=C, probability=True, random_state=0).fit(X, list(y))
-        else:
-            raise ConfigurationError(f"unknown identifier {kind!r}; choose one of {', '.join(IDENTIFIER_NAMES)} "
+        """Fit the registry's identifier ``name`` with rejection off (the protocol sweeps its own thresholds)."""
+        if self.name not in IDENTIFIER_NAMES:
+            raise ConfigurationError(f"unknown identifier {self.name!r}; choose one of {', '.join(IDENTIFIER_NAMES)} "
                                      "or keras:<training run folder>")
+        from facerec.recognition.identifiers import create_identifier
+
+        model = create_identifier(self.name)
+        params = model.get_params()
+        settings: dict[str, Any] = {k: None for k in ("distance_threshold", "probability_threshold") if k in params}
+        if "random_state" in params:
+            settings["random_state"] = 0
+        settings.update({k: v for k, v in self.options.items() if k in params})
+        self.model = model.set_params(**settings).fit(X, list(y))
         return self
 
     def score(self, X: npt.NDArray[np.float32]) -> _Scored:
+        """Class scores (higher better), the tie-break and open-set confidence from the person distances when the
+        identifier measures them (else from the scores), and the top-1 name of each probe."""
         model = self.model
         classes = [str(c) for c in model.classes_]
-        if self.name == "centroid":
-            centroids = getattr(model, "centroids_", None)
-            dist = (np.linalg.norm(X[:, None, :] - centroids[None, :, :], axis=2) if centroids is not None
-                    else np.zeros((len(X), len(classes))))
-            primary = -dist
-            secondary = None
-            confidence = primary.max(axis=1) if len(X) else np.zeros(0)
-        elif self.name == "knn":
-            primary = model.predict_proba(X)
-            # tie-break and open-set confidence: the distance to each person's nearest gallery face
-            gallery = getattr(model, "embeddings_", None)
-            codes = getattr(model, "codes_", None)
-            if gallery is not None and codes is not None:
-                d = np.linalg.norm(X[:, None, :] - gallery[None, :, :], axis=2)
-                nearest = np.full((len(X), len(classes)), np.inf)
-                for c in range(len(classes)):
-                    members = codes == c
-                    if members.any():
-                        nearest[:, c] = d[:, members].min(axis=1)
-                secondary = -nearest
-                confidence = secondary.max(axis=1) if len(X) else np.zeros(0)
-            else:  # pragma: no cover
-                secondary = None
-                confidence = primary.max(axis=1)
-        else:
-            primary = model.predict_proba(X)
-            secondary = None
-            confidence = primary.max(axis=1) if len(X) else np.zeros(0)
+        n = len(classes)
+        primary = model.scores(X) if len(X) else np.zeros((0, n))
+        distances = model.person_distances(X) if len(X) else None
+        secondary = None if distances is None else -np.asarray(distances, dtype=np.float64)
+        confidence = (secondary if secondary is not None else primary).max(axis=1) if len(X) else np.zeros(0)
         order = np.argmax(primary, axis=1) if len(X) else np.zeros(0, dtype=int)
         if secondary is not None and len(X):
             best = primary.max(axis=1, keepdims=True)
             masked = np.where(primary == best, secondary, -np.inf)
             order = np.argmax(masked, axis=1)
-        return _Scored(classes, np.asarray(primary, dtype=np.float64),
-                       None if secondary is None else np.asarray(secondary, dtype=np.float64),
+        return _Scored(classes, np.asarray(primary, dtype=np.float64), secondary,
                        np.asarray(confidence, dtype=np.float64), [classes[i] for i in order])
 
 

@@ -1,4 +1,5 @@
-"""Verification metrics on pair distances: threshold choice, k-fold accuracy, ROC, AUC, EER and TAR at FAR.
+"""The evaluation's metrics, in one place: verification on pair distances (threshold choice, k-fold accuracy, ROC,
+AUC, EER and TAR at FAR) and identification on class scores (ranks of the true person, CMC, DIR at FAR).
 
 Conventions, stated once for this module:
 
@@ -38,11 +39,15 @@ __all__ = [
     "VerificationReport",
     "accuracy_at_threshold",
     "best_threshold",
+    "cmc_curve",
+    "dir_at_far",
+    "dir_far_curve",
     "equal_error_rate",
     "kfold_accuracy",
     "roc_auc",
     "roc_curve",
     "tar_at_far",
+    "true_class_ranks",
     "verification_report",
 ]
 
@@ -53,6 +58,7 @@ STD_DDOF = 1
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 MissingAs = Literal["error", "different"]
 MISSING_AS: tuple[str, ...] = ("error", "different")
 
@@ -484,3 +490,103 @@ def verification_report(distances: Any, same: Any, folds: Any, *, fixed_threshol
         n_pairs_missing=int(np.isnan(d).sum()),
         n_photos_missing=n_photos_missing,
     )
+
+
+# -- identification: class scores, higher is better ------------------------------------------------------------
+def true_class_ranks(scores: npt.ArrayLike, true_index: npt.ArrayLike, secondary: npt.ArrayLike | None = None,
+                     ) -> IntArray:
+    """The 1-based rank of the true class in each row of ``scores`` (higher score = better).
+
+    Rank = 1 + the number of classes scored strictly higher; with ``secondary``, classes tied on the score are
+    ordered by it (higher first). A row whose ``true_index`` is negative (the true class is not in the gallery, or
+    no face was found) gets rank ``n_classes + 1``, a miss at every rank.
+
+    Examples:
+        >>> true_class_ranks([[0.9, 0.5, 0.1], [0.2, 0.7, 0.7]], [1, 2]).tolist()
+        [2, 1]
+        >>> true_class_ranks([[0.2, 0.7, 0.7]], [2], secondary=[[0, 5, 1]]).tolist()
+        [2]
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    t = np.asarray(true_index, dtype=np.int64)
+    if s.ndim != 2 or s.shape[0] != t.shape[0]:
+        raise ConfigurationError(f"scores must be (n_probes, n_classes) with one true index per probe, got "
+                                 f"{s.shape} and {t.shape}")
+    ranks = np.full(t.shape[0], s.shape[1] + 1, dtype=np.int64)
+    ok = (t >= 0) & (t < s.shape[1])
+    rows = np.flatnonzero(ok)
+    if rows.size == 0:
+        return ranks
+    true_scores = s[rows, t[rows]][:, None]
+    better = s[rows] > true_scores
+    if secondary is not None:
+        sec = np.asarray(secondary, dtype=np.float64)
+        tied = s[rows] == true_scores
+        better |= tied & (sec[rows] > sec[rows, t[rows]][:, None])
+    ranks[rows] = 1 + better.sum(axis=1)
+    return ranks
+
+
+def cmc_curve(ranks: npt.ArrayLike, max_rank: int) -> FloatArray:
+    """The cumulative match characteristic: ``cmc[k-1]`` is the fraction of probes whose true rank is <= k.
+
+    Examples:
+        >>> cmc_curve([1, 2, 1, 4], 4).tolist()
+        [0.5, 0.75, 0.75, 1.0]
+    """
+    r = np.asarray(ranks, dtype=np.int64)
+    if r.size == 0:
+        raise ConfigurationError("no probes to rank")
+    if max_rank < 1:
+        raise ConfigurationError(f"max_rank must be >= 1, got {max_rank}")
+    return np.array([(r <= k).mean() for k in range(1, max_rank + 1)], dtype=np.float64)
+
+
+def dir_at_far(known_confidence: npt.ArrayLike, known_correct: npt.ArrayLike, unknown_confidence: npt.ArrayLike,
+               far: float) -> tuple[float, float, float]:
+    """Open-set detection-and-identification rate at a false-alarm rate.
+
+    A probe is *accepted* when its confidence (higher = surer) is strictly above the threshold. The threshold is
+    the lowest that accepts at most ``floor(far * n_unknown)`` unknown probes (the ``m+1``-th highest unknown
+    confidence for ``m`` allowed false alarms); the DIR is the fraction of known probes that are both named
+    correctly at rank 1 and accepted. ``NaN`` confidences (no face) are never accepted.
+
+    Args:
+        known_confidence: one confidence per known person's probe.
+        known_correct: whether its rank-1 answer is the right person.
+        unknown_confidence: one confidence per held-out person's probe.
+        far: the largest acceptable fraction of unknown probes accepted.
+
+    Returns:
+        ``(dir, threshold, achieved_far)``; the threshold is ``-inf`` when every unknown probe may be accepted.
+
+    Examples:
+        >>> dir_at_far([0.9, 0.8, 0.7, 0.4], [True, False, True, True], [0.75, 0.5, 0.3, 0.1], 0.25)
+        (0.5, 0.5, 0.25)
+    """
+    kc = np.asarray(known_confidence, dtype=np.float64)
+    ok = np.asarray(known_correct, dtype=bool)
+    uc = np.asarray(unknown_confidence, dtype=np.float64)
+    if kc.shape != ok.shape or kc.size == 0:
+        raise ConfigurationError("known confidences and correctness must be non-empty and of one length")
+    if uc.size == 0:
+        raise ConfigurationError("the open-set rate needs unknown probes")
+    if not 0.0 <= far <= 1.0:
+        raise ConfigurationError(f"far must be between 0 and 1, got {far}")
+    u = np.sort(np.where(np.isnan(uc), -np.inf, uc))[::-1]
+    allowed = int(np.floor(far * u.size + 1e-9))
+    threshold = float(u[allowed]) if allowed < u.size else float("-inf")
+    k = np.where(np.isnan(kc), -np.inf, kc)
+    accepted = k > threshold if np.isfinite(threshold) else np.isfinite(k)
+    achieved = float((u > threshold).mean()) if np.isfinite(threshold) else float(np.isfinite(u).mean())
+    return float((accepted & ok).mean()), threshold, achieved
+
+
+def dir_far_curve(known_confidence: npt.ArrayLike, known_correct: npt.ArrayLike,
+                  unknown_confidence: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """``(far, dir)`` at every threshold taken from the unknown confidences (for plotting)."""
+    uc = np.asarray(unknown_confidence, dtype=np.float64)
+    n = uc.size
+    fars = np.array(sorted({i / n for i in range(n + 1)}))
+    dirs = np.array([dir_at_far(known_confidence, known_correct, uc, f)[0] for f in fars])
+    return fars, dirs

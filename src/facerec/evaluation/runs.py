@@ -19,9 +19,7 @@ Examples:
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
-import math
 import os
 import platform
 import shlex
@@ -32,47 +30,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from facerec.errors import ConfigurationError
+from facerec.files import file_sha256
+from facerec.jsonsafe import jsonable, write_json
 
 __all__ = ["RunFolder", "data_manifest", "file_sha256", "jsonable", "library_versions", "load_run"]
 
 #: Distributions whose versions are recorded with every run.
 _VERSIONED = ("facerec", "numpy", "dlib-bin", "dlib", "onnxruntime", "scikit-learn", "matplotlib", "pillow",
               "keras", "tensorflow-cpu", "click")
-
-
-def file_sha256(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
-    """The hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays, paths, tuples and non-finite floats made JSON-ready.
-
-    Non-finite floats become ``None`` (JSON has no NaN); numpy arrays become lists.
-    """
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
 
 
 def library_versions() -> dict[str, str]:
@@ -149,9 +115,7 @@ class RunFolder:
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write ``data`` (made JSON-ready by :func:`jsonable`) as indented JSON."""
-        target = self.file(name)
-        target.write_text(json.dumps(jsonable(data), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        return target
+        return write_json(self.file(name), data, indent=2)
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> Path:
         """Write ``metrics.json``; it must carry a ``kind`` key naming the protocol."""

@@ -15,21 +15,12 @@ photo); :func:`identify` (faces -> nearest person or ``"unknown"``); :mod:`facer
 nearest-person search). A gallery is bound to the embedding model of its first samples (:func:`model_id_for`).
 """
 
-from facerec.gallery.base import (
-    EmbeddingTable,
-    Gallery,
-    Match,
-    NewSample,
-    Person,
-    PersonRef,
-    Sample,
-    default_gallery_path,
-    model_id_for,
-    open_gallery,
-)
+from facerec.gallery.base import Gallery, model_id_for
 from facerec.gallery.enroll import EnrollOutcome, EnrollReport, enroll
 from facerec.gallery.errors import GalleryError, ModelMismatchError, PersonNotFoundError
+from facerec.gallery.factory import default_gallery_path, open_gallery
 from facerec.gallery.identify import UNKNOWN, Identification, identify
+from facerec.gallery.records import EmbeddingTable, Match, NewSample, Person, PersonRef, Sample
 from facerec.gallery.search import GallerySearcher
 from facerec.gallery.sqlite import SQLiteGallery
 

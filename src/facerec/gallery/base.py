@@ -1,4 +1,5 @@
-"""The :class:`Gallery` interface and its records: :class:`Person`, :class:`Sample`, :class:`NewSample`, :class:`Match`.
+"""The :class:`Gallery` interface: what every backend stores and answers (its records are in
+:mod:`facerec.gallery.records`).
 
 A gallery stores *people* (a unique name, JSON metadata, a creation time) and their *face samples* (a 128-d float32
 embedding, where it came from: source file, its SHA-256, the face box, the detector score, the model that made it,
@@ -7,33 +8,47 @@ and optionally a small JPEG crop of the face). Every change is one transaction.
 A gallery is bound to one embedding model (see :func:`model_id_for`): the first samples added record their model
 id, and adding or searching with another model id raises :class:`~facerec.gallery.errors.ModelMismatchError`.
 
-Two backends implement the interface: :class:`~facerec.gallery.sqlite.SQLiteGallery` (one file, the default) and
-:class:`~facerec.gallery.postgres.PostgresGallery` (PostgreSQL with pgvector); their reads are written once in
-:class:`~facerec.gallery.sql.SQLGallery`. :func:`open_gallery` picks one from a path or a ``postgresql://`` DSN.
+Layers, each importing only those below it: records -> search engine -> this interface -> the backends
+(:class:`~facerec.gallery.sqlite.SQLiteGallery`, one file, the default;
+:class:`~facerec.gallery.postgres.PostgresGallery`, PostgreSQL with pgvector; their reads written once in
+:class:`~facerec.gallery.sql.SQLGallery`) -> :func:`~facerec.gallery.factory.open_gallery`, which picks one from a
+path or a ``postgresql://`` DSN.
 """
 
 from __future__ import annotations
 
 import abc
-import json
-import os
+import difflib
+import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from facerec.analyzer import get_analyzer
 from facerec.errors import ConfigurationError, FacerecError
 from facerec.gallery.errors import GalleryError, ModelMismatchError, PersonNotFoundError
-from facerec.types import Box
+from facerec.gallery.records import (
+    EMBEDDING_DIM,
+    EmbeddingTable,
+    Match,
+    NewSample,
+    Person,
+    PersonRef,
+    Sample,
+    box_from_text,
+    box_to_text,
+    check_embedding,
+    check_metadata,
+    check_name,
+)
+from facerec.gallery.search import GallerySearcher, as_queries, remove_index_files
 
 if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
-    from facerec.gallery.search import GallerySearcher
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -49,181 +64,10 @@ __all__ = [
     "check_embedding",
     "check_metadata",
     "check_name",
-    "default_gallery_path",
-    "is_postgres_dsn",
     "model_id_for",
-    "open_gallery",
 ]
 
-#: Length of the embeddings a gallery stores.
-EMBEDDING_DIM = 128
-
-#: A person given by id (``int``), by name (``str``) or as a :class:`Person` record.
-PersonRef = Union[int, str, "Person"]
-
 G = TypeVar("G", bound="Gallery")
-
-#: Embedders that run the same network (dlib's face ResNet) and so share a model id.
-_RESNET_EMBEDDERS = {"dlib": "dlib-resnet-v1", "onnx": "dlib-resnet-v1"}
-
-
-@dataclass(frozen=True)
-class Person:
-    """One person of a gallery.
-
-    Attributes:
-        id: the gallery's id for the person (never reused).
-        name: unique within the gallery.
-        metadata: free JSON-ready data (an employee number, a note, ...).
-        created: when the person was added (UTC).
-        sample_count: how many face samples the person has.
-    """
-
-    id: int
-    name: str
-    metadata: dict[str, Any]
-    created: datetime
-    sample_count: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return {"id": self.id, "name": self.name, "metadata": self.metadata, "created": self.created.isoformat(),
-                "samples": self.sample_count}
-
-
-@dataclass(frozen=True, eq=False)
-class NewSample:
-    """A face sample to add (see :meth:`Gallery.add_samples`).
-
-    Attributes:
-        embedding: ``(128,)`` float32 embedding.
-        source: the file it came from (kept as given), or ``None``.
-        source_sha256: the hex SHA-256 of that file. Together with the person and the box it makes a sample unique,
-            so adding the same face of the same file twice keeps one sample; ``None`` disables that check.
-        box: where the face is in the source image.
-        score: the detector's score (higher is more confident).
-        crop_jpeg: a small JPEG of the face, stored only when given.
-    """
-
-    embedding: npt.NDArray[np.float32]
-    source: str | None = None
-    source_sha256: str | None = None
-    box: Box | None = None
-    score: float | None = None
-    crop_jpeg: bytes | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Sample:
-    """A stored face sample.
-
-    Attributes:
-        id: the gallery's id for the sample (never reused).
-        person_id: whose face it is.
-        embedding: ``(128,)`` float32 embedding.
-        source, source_sha256, box, score: as given at :meth:`Gallery.add_samples`.
-        model: the model id that made the embedding.
-        created: when it was added (UTC).
-        has_crop: whether a JPEG crop of the face is stored (:meth:`Gallery.get_crop`).
-    """
-
-    id: int
-    person_id: int
-    embedding: npt.NDArray[np.float32]
-    source: str | None
-    source_sha256: str | None
-    box: Box | None
-    score: float | None
-    model: str
-    created: datetime
-    has_crop: bool = False
-
-    def to_dict(self, *, with_embedding: bool = False) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        out: dict[str, Any] = {
-            "id": self.id, "person_id": self.person_id, "source": self.source, "source_sha256": self.source_sha256,
-            "box": self.box.to_dict() if self.box else None, "score": self.score, "model": self.model,
-            "created": self.created.isoformat(), "has_crop": self.has_crop}
-        if with_embedding:
-            out["embedding"] = [float(v) for v in self.embedding]
-        return out
-
-
-@dataclass(frozen=True)
-class Match:
-    """One candidate person for a searched face.
-
-    Attributes:
-        person_id: the person's id.
-        name: the person's name.
-        distance: Euclidean distance from the query to the person's nearest sample (lower is more alike).
-        sample_id: that nearest sample.
-    """
-
-    person_id: int
-    name: str
-    distance: float
-    sample_id: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return {"person_id": self.person_id, "name": self.name, "distance": self.distance,
-                "sample_id": self.sample_id}
-
-
-@dataclass(frozen=True, eq=False)
-class EmbeddingTable:
-    """Embeddings in bulk, aligned by row: ``sample_ids[i]`` of ``person_ids[i]`` has ``vectors[i]``."""
-
-    sample_ids: npt.NDArray[np.int64]
-    person_ids: npt.NDArray[np.int64]
-    vectors: npt.NDArray[np.float32] = field(repr=False)
-
-    def __len__(self) -> int:
-        return len(self.sample_ids)
-
-
-def box_to_text(box: Box | None) -> str:
-    """A box as the text stored in a gallery (``""`` for no box)."""
-    return "" if box is None else f"{box.left},{box.top},{box.right},{box.bottom}"
-
-
-def box_from_text(text: str | None) -> Box | None:
-    """The inverse of :func:`box_to_text`."""
-    if not text:
-        return None
-    left, top, right, bottom = (int(v) for v in text.split(","))
-    return Box(left, top, right, bottom)
-
-
-def check_embedding(vector: Any, what: str = "embedding") -> npt.NDArray[np.float32]:
-    """``vector`` as a finite ``(128,)`` float32 array, or :class:`ConfigurationError`."""
-    arr = np.ascontiguousarray(vector, dtype=np.float32)
-    if arr.shape != (EMBEDDING_DIM,):
-        raise ConfigurationError(f"{what} must have shape ({EMBEDDING_DIM},), got {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ConfigurationError(f"{what} holds NaN or infinite values")
-    return arr
-
-
-def check_metadata(metadata: dict[str, Any] | None) -> str:
-    """``metadata`` as JSON text, or :class:`ConfigurationError` when it is not a JSON-ready dict."""
-    if metadata is None:
-        return "{}"
-    if not isinstance(metadata, dict):
-        raise ConfigurationError(f"person metadata must be a dict, got {type(metadata).__name__}")
-    try:
-        return json.dumps(metadata, sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"person metadata is not JSON-ready: {exc}") from exc
-
-
-def check_name(name: str) -> str:
-    """A person's name, stripped; :class:`ConfigurationError` when empty."""
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(f"a person's name must be a non-empty string, got {name!r}")
-    return name.strip()
-
 
 class Gallery(abc.ABC):
     """A persistent store of people and their face embeddings, for 1:N identification.
@@ -279,8 +123,6 @@ class Gallery(abc.ABC):
             raise ConfigurationError(f"a person is given by id, name or Person, got {type(person).__name__}")
         found = self._person_by_id(int(person)) if isinstance(person, (int, np.integer)) else self.find_person(person)
         if found is None:
-            import difflib
-
             hint = ""
             if isinstance(person, str):
                 close = difflib.get_close_matches(person, [p.name for p in self.list_people()], n=3)
@@ -423,8 +265,6 @@ class Gallery(abc.ABC):
         Raises:
             ModelMismatchError: the gallery is bound to another model.
         """
-        from facerec.gallery.search import GallerySearcher, as_queries
-
         self.check_model(model_id)
         matrix = as_queries(queries)
         if self._searcher is None:
@@ -445,10 +285,6 @@ class Gallery(abc.ABC):
         When that fails the index files are deleted instead (they are a cache: the next search rebuilds them); the
         removal itself is committed by then, so the failure is logged, not raised.
         """
-        import logging
-
-        from facerec.gallery.search import GallerySearcher, remove_index_files
-
         path = self.index_path()
         if path is None or (self._searcher is None and not path.exists()):
             return
@@ -485,69 +321,10 @@ class Gallery(abc.ABC):
         return {p.id: p.name for p in self.list_people() if p.id in set(person_ids)}
 
 
-def default_gallery_path() -> Path:
-    """Where the gallery lives when none is named.
-
-    ``$FACEREC_GALLERY`` if set, else ``$XDG_DATA_HOME/facerec/gallery.sqlite``, else
-    ``~/.local/share/facerec/gallery.sqlite``.
-    """
-    env = os.environ.get("FACEREC_GALLERY")
-    if env:
-        return Path(env).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(data_home) / "facerec" / "gallery.sqlite"
-
-
-def is_postgres_dsn(location: str | os.PathLike[str]) -> bool:
-    """Whether ``location`` names a PostgreSQL database rather than a file."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
-def open_gallery(location: str | os.PathLike[str] | None = None, *, create: bool = True,
-                 **options: Any) -> Gallery:
-    """Open a gallery: a SQLite file, or PostgreSQL when ``location`` is a ``postgresql://`` DSN.
-
-    Args:
-        location: a file path or a DSN; ``None`` for :func:`default_gallery_path`.
-        create: create the gallery if it does not exist (otherwise :class:`GalleryError`).
-        options: passed on to the backend (e.g. ``schema`` for PostgreSQL).
-
-    Raises:
-        GalleryError: it cannot be opened (missing with ``create=False``, not a gallery, unreachable server, ...).
-    """
-    if location is None:
-        location = default_gallery_path()
-    if is_postgres_dsn(location):
-        from facerec.gallery.postgres import PostgresGallery
-
-        return PostgresGallery(str(location), create=create, **options)
-    from facerec.gallery.sqlite import SQLiteGallery
-
-    return SQLiteGallery(location, create=create, **options)
-
-
 def model_id_for(analyzer: FaceAnalyzer | None = None) -> str:
-    """The id of the embedding model an analyzer uses, as galleries record it.
-
-    It names the network, the SHA-256 prefix of its weights file and the alignment, e.g.
-    ``"dlib-resnet-v1:3b4b1e5d9a2c/5pt"``. The ``dlib`` and ``onnx`` embedders run the same network from the same
-    file and so share an id. Another embedder may name itself with a ``model_id`` attribute.
+    """The id of the embedding model an analyzer uses, as galleries record it (:attr:`FaceAnalyzer.model_id`).
 
     Args:
         analyzer: the analyzer (default: the shared one with default options).
     """
-    if analyzer is None:
-        from facerec.api import get_analyzer
-
-        analyzer = get_analyzer()
-    alignment = f"{analyzer.landmark_points}pt"
-    family = _RESNET_EMBEDDERS.get(analyzer.embedder_name)
-    if family is not None:
-        from facerec.models import file_sha256, locate_model
-
-        path = analyzer.embedder_options.get("model_path")
-        sha = file_sha256(locate_model("resnet", path))
-        return f"{family}:{sha[:12]}/{alignment}"
-    explicit = getattr(analyzer.embedder, "model_id", None)
-    name = str(explicit) if explicit else analyzer.embedder_name
-    return f"{name}/{alignment}"
+    return (analyzer or get_analyzer()).model_id

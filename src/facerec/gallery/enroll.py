@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from collections.abc import Callable
@@ -14,8 +13,10 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ImageError
-from facerec.gallery.base import Gallery, NewSample, model_id_for
+from facerec.files import bytes_sha256, find_images
+from facerec.gallery.base import Gallery, model_id_for
 from facerec.gallery.errors import GalleryError
+from facerec.gallery.records import NewSample
 from facerec.types import Box
 
 if TYPE_CHECKING:
@@ -98,9 +99,9 @@ class EnrollReport:
         return {"model": self.model_id, "counts": self.counts(), "files": [o.to_dict() for o in self.outcomes]}
 
 
-def file_sha256(data: bytes) -> str:
-    """Hex SHA-256 of a photo's bytes (what makes a sample unique together with person and box)."""
-    return hashlib.sha256(data).hexdigest()
+#: The hex SHA-256 of a photo's bytes (what makes a sample unique together with person and box); the old name of
+#: :func:`facerec.files.bytes_sha256`.
+file_sha256 = bytes_sha256
 
 
 def face_crop_jpeg(image_rgb: npt.NDArray[np.uint8], box: Box, *, size_px: int = CROP_SIZE_PX,
@@ -150,8 +151,7 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
         >>> report.counts()                                                    # doctest: +SKIP
         {'enrolled': 12, 'several_faces': 1}
     """
-    from facerec.api import get_analyzer
-    from facerec.batch import find_images
+    from facerec.analyzer import get_analyzer
     from facerec.images import load_image
 
     root = Path(people_dir)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
-from facerec.errors import ConfigurationError
-from facerec.gallery.base import Gallery, Match, model_id_for
-from facerec.types import Face
+from facerec.gallery.base import Gallery, model_id_for
+from facerec.gallery.records import Match
+from facerec.identification import Identification, check_identify_options, faces_and_embeddings, name_faces
+from facerec.types import UNKNOWN, Face
 
 if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
@@ -19,68 +19,10 @@ if TYPE_CHECKING:
 
 __all__ = ["UNKNOWN", "Identification", "identify"]
 
-#: The name given to a face whose nearest person is farther than the distance threshold.
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Identification:
-    """The answer for one face.
-
-    Attributes:
-        name: the nearest person's name when within the threshold, else :data:`UNKNOWN`.
-        person_id: that person's id, or ``None`` when unknown.
-        distance: distance to the nearest person (known or not); ``None`` when the gallery is empty.
-        candidates: the ``top_k`` nearest people, nearest first, whatever their distance.
-        face: the face (box, score, embedding), or ``None`` when a bare embedding was given.
-        threshold: the distance threshold used (lower is stricter).
-    """
-
-    name: str
-    person_id: int | None
-    distance: float | None
-    candidates: list[Match] = field(default_factory=list)
-    face: Face | None = None
-    threshold: float = DEFAULT_DISTANCE_THRESHOLD
-
-    @property
-    def known(self) -> bool:
-        """Whether the face was matched to a person."""
-        return self.person_id is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary (without the embedding)."""
-        out: dict[str, Any] = {"name": self.name, "person_id": self.person_id, "distance": self.distance,
-                               "threshold": self.threshold, "candidates": [c.to_dict() for c in self.candidates]}
-        if self.face is not None:
-            out["box"] = self.face.box.to_dict()
-            out["score"] = float(self.face.score)
-        return out
-
-
-def _embeddings_of(image_or_faces: Any, engine: FaceAnalyzer) -> tuple[list[Face | None], np.ndarray]:
-    if isinstance(image_or_faces, Face):
-        image_or_faces = [image_or_faces]
-    if isinstance(image_or_faces, np.ndarray) and image_or_faces.ndim in (1, 2) \
-            and image_or_faces.shape[-1] == 128 and np.issubdtype(image_or_faces.dtype, np.floating):
-        vectors = np.asarray(image_or_faces, dtype=np.float32).reshape(-1, 128)
-        return [None] * len(vectors), vectors
-    if isinstance(image_or_faces, Sequence) and not isinstance(image_or_faces, (str, bytes, bytearray)) \
-            and all(isinstance(f, Face) for f in image_or_faces):
-        faces: list[Face] = list(image_or_faces)
-    else:
-        faces = engine.analyze(image_or_faces)
-    missing = [i for i, f in enumerate(faces) if f.embedding is None]
-    if missing:
-        raise ConfigurationError(f"faces {missing} carry no embedding; pass faces from FaceAnalyzer.analyze")
-    vectors = np.stack([f.embedding for f in faces if f.embedding is not None]) if faces \
-        else np.zeros((0, 128), dtype=np.float32)
-    return list(faces), vectors.astype(np.float32)
-
 
 def identify(gallery: Gallery, image_or_faces: ImageInput | Face | Sequence[Face] | np.ndarray, *,
              analyzer: FaceAnalyzer | None = None, distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD,
-             top_k: int = 3) -> list[Identification]:
+             top_k: int = 3, probability: Callable[[float], float] | None = None) -> list[Identification]:
     """Name every face of a photo with the nearest person of ``gallery``, or :data:`UNKNOWN`.
 
     A person's distance is the distance to their nearest sample; a face is called the nearest person when that
@@ -93,8 +35,12 @@ def identify(gallery: Gallery, image_or_faces: ImageInput | Face | Sequence[Face
             ``analyzer``'s model.
         analyzer: detects and embeds (default: the shared analyzer with default options); its model must be the
             gallery's.
-        distance_threshold: the largest distance still called a match. Lower is stricter; 0.6 is typical.
+        distance_threshold: the largest distance still called a match. Lower is stricter; 0.58 is the default,
+            equal to face_recognition's 0.6 false-accept rate with flip averaging. Against a gallery a stranger
+            has one chance per enrolled photo: :func:`facerec.thresholds.strangers_accepted` estimates the
+            share named, :func:`facerec.thresholds.threshold_for_strangers` the threshold for a target.
         top_k: how many candidate people to list per face.
+        probability: ``P(same | distance)`` (e.g. ``Calibration.probability``) to attach to each answer.
 
     Returns:
         One :class:`Identification` per face, in the order of the faces.
@@ -108,28 +54,17 @@ def identify(gallery: Gallery, image_or_faces: ImageInput | Face | Sequence[Face
         ...     [(i.name, round(i.distance, 2)) for i in identify(gallery, "party.jpg")]
         [('alice', 0.38), ('unknown', 0.71)]
     """
-    if distance_threshold <= 0:
-        raise ConfigurationError(f"distance_threshold must be > 0, got {distance_threshold}")
-    if top_k < 1:
-        raise ConfigurationError(f"top_k must be >= 1, got {top_k}")
-    from facerec.api import get_analyzer
+    check_identify_options(distance_threshold, top_k)
+    from facerec.analyzer import get_analyzer
 
     engine = analyzer or get_analyzer()
     model_id = model_id_for(engine)
     gallery.check_model(model_id)
-    faces, vectors = _embeddings_of(image_or_faces, engine)
+    faces, vectors = faces_and_embeddings(image_or_faces, engine)
     if len(vectors) == 0:
         return []
     if gallery.model_id is None:  # nothing enrolled yet
         matches: list[list[Match]] = [[] for _ in range(len(vectors))]
     else:
         matches = gallery.search(vectors, model_id=model_id, top_k=top_k)
-    out = []
-    for face, found in zip(faces, matches):
-        best = found[0] if found else None
-        known = best is not None and best.distance <= distance_threshold
-        out.append(Identification(
-            name=best.name if known and best else UNKNOWN, person_id=best.person_id if known and best else None,
-            distance=best.distance if best else None, candidates=found, face=face,
-            threshold=float(distance_threshold)))
-    return out
+    return name_faces(matches, faces, distance_threshold=distance_threshold, probability=probability)

@@ -26,7 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
-from facerec.gallery.base import (
+from facerec.gallery.errors import GalleryError, PersonNotFoundError
+from facerec.gallery.records import (
     EMBEDDING_DIM,
     Match,
     NewSample,
@@ -36,7 +37,6 @@ from facerec.gallery.base import (
     check_metadata,
     check_name,
 )
-from facerec.gallery.errors import GalleryError, PersonNotFoundError
 from facerec.gallery.search import ANN_MIN_SAMPLES, DEFAULT_EF, as_queries, nearest_people
 from facerec.gallery.sql import SQLGallery
 

@@ -31,16 +31,13 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
-from facerec.gallery.base import EMBEDDING_DIM, Match
-
-if TYPE_CHECKING:
-    from facerec.gallery.base import Gallery
+from facerec.gallery.records import EMBEDDING_DIM, EmbeddingTable, Match, Person
 
 __all__ = [
     "ANN_MIN_SAMPLES",
@@ -49,6 +46,7 @@ __all__ = [
     "GallerySearcher",
     "HnswSearch",
     "SearchMethod",
+    "SearchedGallery",
     "as_queries",
     "default_ef",
     "hnswlib_available",
@@ -57,6 +55,22 @@ __all__ = [
     "nearest_people",
     "remove_index_files",
 ]
+
+class SearchedGallery(Protocol):
+    """What the searcher reads of a gallery: :class:`~facerec.gallery.base.Gallery` provides it all (the engine
+    stands below the interface and knows it only by this shape)."""
+
+    _searcher: GallerySearcher | None
+
+    def index_path(self) -> Path | None: ...
+    def index_header(self) -> dict[str, Any]: ...
+    def count(self) -> int: ...
+    def generation(self) -> int: ...
+    def list_people(self) -> list[Person]: ...
+    def embedding_table(self, *, after_id: int = 0) -> EmbeddingTable: ...
+    def sample_people(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+    def embeddings_for(self, sample_ids: Sequence[int]) -> npt.NDArray[np.float32]: ...
+
 
 #: Galleries smaller than this are searched exactly. At 100,000 samples exact search takes about 4 ms a query and
 #: HNSW about 1 ms with recall@1 1.000 on LFW-like embeddings; building the index there takes about half a minute,
@@ -347,7 +361,7 @@ class HnswSearch:
         return out
 
 
-def index_build_pending(gallery: Gallery) -> int:
+def index_build_pending(gallery: SearchedGallery) -> int:
     """How many samples the next search of ``gallery`` will build an HNSW index of first (0: none to build).
 
     True when the gallery has reached :data:`ANN_MIN_SAMPLES`, hnswlib is installed, the gallery keeps its index
@@ -438,7 +452,7 @@ class GallerySearcher:
             return True
         return self.method == "auto" and size >= self.ann_min_samples and hnswlib_available()
 
-    def _load(self, gallery: Gallery, ids: npt.NDArray[np.int64], ef: int) -> HnswSearch | None:
+    def _load(self, gallery: SearchedGallery, ids: npt.NDArray[np.int64], ef: int) -> HnswSearch | None:
         if self.index_path is None or not self.index_path.exists():
             return None
         engine = HnswSearch.load(self.index_path, gallery.index_header(), ef=ef)
@@ -453,7 +467,7 @@ class GallerySearcher:
             return None
         return engine
 
-    def _build(self, gallery: Gallery, want_hnsw: bool, ef: int) -> ExactSearch | HnswSearch:
+    def _build(self, gallery: SearchedGallery, want_hnsw: bool, ef: int) -> ExactSearch | HnswSearch:
         table = gallery.embedding_table()
         engine: ExactSearch | HnswSearch
         if want_hnsw:
@@ -467,12 +481,12 @@ class GallerySearcher:
         self._max_id = int(table.sample_ids.max()) if len(table) else 0
         return engine
 
-    def sync(self, gallery: Gallery) -> None:
+    def sync(self, gallery: SearchedGallery) -> None:
         """Bring the searcher up to date with ``gallery`` (cheap when nothing changed)."""
         with self._lock:
             self._sync(gallery)
 
-    def _sync(self, gallery: Gallery) -> None:
+    def _sync(self, gallery: SearchedGallery) -> None:
         generation = gallery.generation()
         if generation == self._generation and self._engine is not None:
             return
@@ -518,7 +532,7 @@ class GallerySearcher:
         self._names = {p.id: p.name for p in gallery.list_people()}
         self._generation = generation
 
-    def _save(self, gallery: Gallery, *, strict: bool = False) -> None:
+    def _save(self, gallery: SearchedGallery, *, strict: bool = False) -> None:
         if not (self._dirty and isinstance(self._engine, HnswSearch) and self.index_path is not None):
             return
         try:
@@ -531,7 +545,7 @@ class GallerySearcher:
         self._dirty = False
         self._saved_at = time.monotonic()
 
-    def refresh(self, gallery: Gallery) -> None:
+    def refresh(self, gallery: SearchedGallery) -> None:
         """Sync with ``gallery`` and save the index at once (after a removal: no saved copy keeps it).
 
         Raises:
@@ -541,12 +555,13 @@ class GallerySearcher:
             self._sync(gallery)
             self._save(gallery, strict=True)
 
-    def flush(self, gallery: Gallery) -> None:
+    def flush(self, gallery: SearchedGallery) -> None:
         """Save the index if it changed since it was last saved."""
         with self._lock:
             self._save(gallery)
 
-    def search(self, gallery: Gallery, queries: npt.NDArray[np.float32], *, top_k: int = 3) -> list[list[Match]]:
+    def search(self, gallery: SearchedGallery, queries: npt.NDArray[np.float32], *,
+               top_k: int = 3) -> list[list[Match]]:
         """The ``top_k`` nearest people of each query in ``gallery``."""
         if top_k < 1:
             raise ConfigurationError(f"top_k must be >= 1, got {top_k}")

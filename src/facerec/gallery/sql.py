@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
-from facerec.gallery.base import (
+from facerec.gallery.base import Gallery
+from facerec.gallery.records import (
     EMBEDDING_DIM,
     EmbeddingTable,
-    Gallery,
     NewSample,
     Person,
     PersonRef,

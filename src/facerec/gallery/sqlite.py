@@ -33,7 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
-from facerec.gallery.base import (
+from facerec.gallery.errors import GalleryError, PersonNotFoundError
+from facerec.gallery.records import (
     EMBEDDING_DIM,
     EmbeddingTable,
     NewSample,
@@ -43,7 +44,6 @@ from facerec.gallery.base import (
     check_metadata,
     check_name,
 )
-from facerec.gallery.errors import GalleryError, PersonNotFoundError
 from facerec.gallery.sql import SQLGallery
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGallery"]

@@ -2,7 +2,7 @@
 
 How a run goes:
 
-1. The photos are listed (:func:`facerec.batch.find_images`). A file whose path, size and modification time match
+1. The photos are listed (:func:`facerec.files.find_images`). A file whose path, size and modification time match
    a stored (or failed) photo is skipped unread; the others are read and hashed here (SHA-256), and a file whose
    hash is stored already (a copy, or a moved photo) is skipped too.
 2. The rest go, in batches of ``batch_size`` photos, to a pool of analysers: :class:`LocalPool` (this process or
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
 
 __all__ = ["DEFAULT_BATCH_SIZE", "AnalyzerPool", "IndexProgress", "IndexReport", "LocalPool", "analyze_batch",
-           "analyze_photo", "index_photos", "plan_tasks"]
+           "analyze_photo", "index_photos", "plan_tasks", "worker_analyzer"]
 
 #: Photos per batch: one task for a worker and one transaction in the database.
 DEFAULT_BATCH_SIZE = 8
@@ -352,7 +352,7 @@ def index_photos(store: PhotoStore, paths: Sequence[str | os.PathLike[str]], *, 
         FacerecError: a model could not be loaded.
     """
     from facerec.analyzer import FaceAnalyzer
-    from facerec.batch import find_images
+    from facerec.files import find_images
     from facerec.gallery import model_id_for
 
     if batch_size < 1:

@@ -30,7 +30,7 @@ from facerec.library.records import ClusterSummary, LibraryError, PhotoResult, S
 from facerec.types import Box
 
 __all__ = ["SCHEMA_VERSION", "BatchOutcome", "FaceTable", "PhotoStore", "box_from_text", "box_to_text",
-           "open_store"]
+           "open_store", "storable_path"]
 
 #: The version of the library's tables written by this code.
 SCHEMA_VERSION = 1
@@ -375,7 +375,7 @@ def open_store(location: str | os.PathLike[str] | None = None, **options: Any) -
         LibraryError: the library's tables cannot be created or are of a newer layout.
     """
     from facerec.gallery import open_gallery
-    from facerec.gallery.base import default_gallery_path, is_postgres_dsn
+    from facerec.gallery.factory import default_gallery_path, is_postgres_dsn
 
     place = default_gallery_path() if location is None else location
     with open_gallery(place, create=True, **options):

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ModelFormatError
+from facerec.files import bytes_sha256
 
 __all__ = [
     "DlibNet",
@@ -539,7 +539,7 @@ def _parse(data: bytes, path: str) -> DlibNet:
             raise r.fail(f"unexpected layer wrapper version {v} above the input layer", offset)
     if r.pos != len(data):
         raise r.fail(f"{len(data) - r.pos} trailing bytes after the network")
-    return DlibNet(path=path, sha256=hashlib.sha256(data).hexdigest(), loss=loss, input=input_layer,
+    return DlibNet(path=path, sha256=bytes_sha256(data), loss=loss, input=input_layer,
                    layers=_label_tags(layers))
 
 

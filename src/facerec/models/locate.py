@@ -8,13 +8,12 @@ setuptools no longer ship).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
-from functools import lru_cache
 from pathlib import Path
 
 from facerec.errors import ModelNotFoundError, UnknownNameError
+from facerec.files import file_sha256
 
 __all__ = ["MODEL_FILES", "cache_dir", "file_sha256", "locate_model"]
 
@@ -92,16 +91,3 @@ def cache_dir() -> Path:
     return base
 
 
-@lru_cache(maxsize=32)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file, hex encoded (cached per path, size and modification time)."""
-    stat = os.stat(path)
-    return _sha256_cached(os.fspath(path), stat.st_size, stat.st_mtime_ns)

@@ -347,8 +347,7 @@ def calibrate(data: str | Path | LabelledEmbeddings | Any, target_far: float = 1
     """
     far = _check_far(target_far)
     if isinstance(data, (str, Path)):
-        from facerec.analyzer import DEFAULT_EMBEDDER
-        from facerec.api import get_analyzer
+        from facerec.analyzer import DEFAULT_EMBEDDER, get_analyzer
 
         embedder = embedder or DEFAULT_EMBEDDER
         data = embed_directory(data, min_images=min_images, analyzer=get_analyzer(embedder=embedder),

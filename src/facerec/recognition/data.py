@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.analyzer import FaceAnalyzer, FacePick, pick_face
-from facerec.batch import IMAGE_EXTENSIONS
 from facerec.errors import ConfigurationError, ImageError
+from facerec.files import people_folders
 
 __all__ = ["LabelledEmbeddings", "embed_directory", "embed_one", "people_in"]
 
@@ -72,12 +72,7 @@ def people_in(data_dir: str | Path, *, min_images: int = 1) -> dict[str, list[Pa
     root = Path(data_dir)
     if not root.is_dir():
         raise ConfigurationError(f"{root}: not a directory (expected one sub-folder of photos per person)")
-    people: dict[str, list[Path]] = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        photos = sorted(p for p in sub.iterdir()
-                        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
-        if len(photos) >= min_images:
-            people[sub.name] = photos
+    people = {name: photos for name, photos in people_folders(root).items() if len(photos) >= min_images}
     if not people:
         raise ConfigurationError(f"{root}: no person folder holds at least {min_images} photo(s); expected "
                                  "<data_dir>/<person>/<photo>.jpg")
@@ -104,7 +99,7 @@ def embed_directory(data_dir: str | Path, *, min_images: int = 1, analyzer: Face
         ConfigurationError: ``data_dir`` is not a labelled data directory.
         ModelError: a model could not be loaded.
     """
-    from facerec.api import get_analyzer
+    from facerec.analyzer import get_analyzer
 
     engine = analyzer or get_analyzer()
     found = people_in(data_dir, min_images=min_images)

@@ -45,6 +45,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError
 from facerec.registry import Registry
 
@@ -111,6 +112,40 @@ class _IdentifierMixin(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         names[rejected] = self.unknown_label_
         return names
 
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """How much each face looks like each enrolled person; higher is more alike.
+
+        What the evaluation ranks people by (CMC, open-set rates): the negative centroid distance, the share of
+        the neighbours' vote, or the calibrated probability, depending on the identifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Face embeddings.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        raise NotImplementedError
+
+    def person_distances(self, X: Any) -> npt.NDArray[np.float64] | None:
+        """The distance of each face to each enrolled person (lower is more alike), or ``None`` for an identifier
+        that does not measure one (it then ranks by :meth:`scores` alone).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Face embeddings.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_classes) or None
+            Columns in the order of ``classes_``.
+        """
+        return None
+
     def _top(self, scores: npt.NDArray[Any], k: int, ascending: bool) -> tuple[Labels, npt.NDArray[Any]]:
         if not isinstance(k, numbers.Integral) or k < 1:
             raise ConfigurationError(f"k must be a positive integer, got {k!r}")
@@ -138,12 +173,13 @@ class NearestCentroidIdentifier(_IdentifierMixin):
 
     Parameters
     ----------
-    distance_threshold : float or None, default=0.6
+    distance_threshold : float or None, default=0.58
         The largest Euclidean distance to a centroid still called a match. **Lower is stricter** (fewer false
-        accepts, more faces called unknown). A centroid averages away some noise, so faces sit a little closer to
-        their own centroid than to single photos: 0.5-0.6 is typical for dlib embeddings (0.6 is dlib's pair
-        threshold). For open-set use in a large gallery it must be lower (see the module docs: 0.48 let 10%
-        of never-seen people through among 118 enrolled). ``None`` never rejects (closed-set identification).
+        accepts, more faces called unknown). The default is :data:`facerec.compare.DEFAULT_DISTANCE_THRESHOLD`,
+        face_recognition's 0.6 false-accept rate with flip averaging. A centroid averages away some noise, so faces
+        sit a little closer to their own centroid than to single photos: 0.5-0.58 is typical for dlib embeddings.
+        For open-set use in a large gallery it must be lower (see the module docs: 0.48 let 10% of never-seen
+        people through among 118 enrolled). ``None`` never rejects (closed-set identification).
     unknown_label : str, int or None, default="unknown"
         The answer for a face that matches nobody. It must be of the same kind as ``y``'s labels (use ``-1``
         for integer labels); ``None`` picks ``"unknown"`` or ``-1`` to suit ``y``. Samples of ``y`` labelled
@@ -176,7 +212,8 @@ class NearestCentroidIdentifier(_IdentifierMixin):
 
     centroids_: npt.NDArray[np.float64]
 
-    def __init__(self, distance_threshold: float | None = 0.6, unknown_label: Any = "unknown") -> None:
+    def __init__(self, distance_threshold: float | None = DEFAULT_DISTANCE_THRESHOLD,
+                 unknown_label: Any = "unknown") -> None:
         self.distance_threshold = distance_threshold
         self.unknown_label = unknown_label
 
@@ -217,6 +254,14 @@ class NearestCentroidIdentifier(_IdentifierMixin):
         """
         X = self._validate_X(X)
         return pairwise_distances(X, self.centroids_)  # type: ignore[no-any-return]
+
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """The negative centroid distances (see :meth:`_IdentifierMixin.scores`)."""
+        return -self.distances(X)
+
+    def person_distances(self, X: Any) -> npt.NDArray[np.float64]:
+        """The centroid distances (:meth:`distances`)."""
+        return self.distances(X)
 
     def predict(self, X: Any) -> Labels:
         """The nearest person for each face, or ``unknown_label_`` beyond ``distance_threshold``.
@@ -270,10 +315,13 @@ class KNNIdentifier(_IdentifierMixin):
     n_neighbors : int, default=5
         How many enrolled faces vote. Capped at the number of enrolled faces. With only a few photos per person,
         1-3 works best; the vote helps when people have many photos.
-    distance_threshold : float or None, default=0.6
+    distance_threshold : float or None, default=0.58
         The largest distance from the query to its nearest enrolled face still accepted. **Lower is stricter**
-        (fewer false accepts, more faces called unknown); 0.6 is dlib's typical pair threshold, good for a
-        handful of people; large galleries need about 0.45-0.5 (see the module docs). ``None`` never rejects.
+        (fewer false accepts, more faces called unknown); the default is
+        :data:`facerec.compare.DEFAULT_DISTANCE_THRESHOLD`, face_recognition's 0.6 false-accept rate with flip
+        averaging, good for a handful of people (:func:`facerec.thresholds.threshold_for_strangers` gives the
+        threshold for a gallery size); large galleries need about 0.45-0.5 (see the module docs). ``None`` never
+        rejects.
     weights : {"distance", "uniform"}, default="distance"
         ``"distance"`` weighs each vote by the inverse of its distance (a face identical to an enrolled one
         decides alone); ``"uniform"`` counts votes equally.
@@ -315,8 +363,8 @@ class KNNIdentifier(_IdentifierMixin):
     n_neighbors_: int
     _index: NearestNeighbors
 
-    def __init__(self, n_neighbors: int = 5, distance_threshold: float | None = 0.6, weights: str = "distance",
-                 unknown_label: Any = "unknown") -> None:
+    def __init__(self, n_neighbors: int = 5, distance_threshold: float | None = DEFAULT_DISTANCE_THRESHOLD,
+                 weights: str = "distance", unknown_label: Any = "unknown") -> None:
         self.n_neighbors = n_neighbors
         self.distance_threshold = distance_threshold
         self.weights = weights
@@ -434,12 +482,20 @@ class KNNIdentifier(_IdentifierMixin):
         distances : ndarray of shape (n_samples, k)
             Distance to each candidate's nearest enrolled face (lower is more alike).
         """
+        return self._top(self.person_distances(X), k, ascending=True)
+
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """The vote shares (:meth:`predict_proba`)."""
+        return self.predict_proba(X)
+
+    def person_distances(self, X: Any) -> npt.NDArray[np.float64]:
+        """The distance of each face to each person's nearest enrolled face."""
         X = self._validate_X(X)
         all_distances = pairwise_distances(X, self.embeddings_)
         per_person = np.empty((len(X), len(self.classes_)))
         for code in range(len(self.classes_)):
             per_person[:, code] = all_distances[:, self.codes_ == code].min(axis=1)
-        return self._top(per_person, k, ascending=True)
+        return per_person
 
 
 class SVMIdentifier(_IdentifierMixin):
@@ -600,6 +656,10 @@ class SVMIdentifier(_IdentifierMixin):
             Their probabilities (higher is more likely).
         """
         return self._top(self.predict_proba(X), k, ascending=False)
+
+    def scores(self, X: Any) -> npt.NDArray[np.float64]:
+        """The calibrated probabilities (:meth:`predict_proba`)."""
+        return self.predict_proba(X)
 
 
 IDENTIFIERS: Registry[_IdentifierMixin] = Registry("identifier")

@@ -17,7 +17,7 @@ Examples:
     >>> from facerec.training import TrainConfig, train                                   # doctest: +SKIP
     >>> result = train("lfw/images", "runs/convnet",
     ...                TrainConfig(model="convnet", image_size=64, min_images_per_person=20,
-    ...                            epochs=30, early_stopping=5, dropout=0.5))             # doctest: +SKIP
+    ...                            epochs=30, patience=5, dropout=0.5))                   # doctest: +SKIP
     >>> result.test_accuracy                                                               # doctest: +SKIP
 """
 

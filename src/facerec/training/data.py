@@ -30,7 +30,10 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from facerec.analyzer import pick_face
 from facerec.errors import ConfigurationError, ImageError
+from facerec.files import IMAGE_SUFFIXES, people_folders
+from facerec.types import Box, Face
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -40,6 +43,7 @@ __all__ = [
     "SkippedPhoto",
     "Split",
     "dataset_embeddings",
+    "held_out_count",
     "list_people",
     "load_face_dataset",
     "load_or_create_split",
@@ -48,7 +52,6 @@ __all__ = [
 ]
 
 #: File suffixes read as photos (case-insensitive).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm"})
 
 #: What to do with a photo in which several faces are found: ``"skip"`` it (the default) or keep the
 #: ``"central"`` or ``"largest"`` one.
@@ -188,13 +191,12 @@ def list_people(root: str | os.PathLike[str], *, min_images_per_person: int = 1,
         raise ConfigurationError(f"data set folder {base} does not exist (expected one sub-folder per person)")
     wanted = set(people) if people is not None else None
     found: dict[str, list[Path]] = {}
-    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-        if wanted is not None and folder.name not in wanted:
+    for name, photos in people_folders(base).items():
+        if wanted is not None and name not in wanted:
             continue
-        photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         if len(photos) < max(min_images_per_person, 1):
             continue
-        found[folder.name] = photos[:max_images_per_person] if max_images_per_person else photos
+        found[name] = photos[:max_images_per_person] if max_images_per_person else photos
     if wanted is not None and (absent := sorted(wanted - set(found))):
         raise ConfigurationError(f"people not found (or with too few photos) in {base}: {', '.join(absent)}")
     if max_people is not None:
@@ -209,16 +211,11 @@ def list_people(root: str | os.PathLike[str], *, min_images_per_person: int = 1,
 # One photo -> chips (run in worker processes; keeps one analyzer per process)
 # ----------------------------------------------------------------------------------------------------------------
 
-_ANALYZERS: dict[tuple[str, int], Any] = {}
-
-
 def _analyzer(detector: str, upsample: int) -> Any:
-    key = (detector, upsample)
-    if key not in _ANALYZERS:
-        from facerec.analyzer import FaceAnalyzer
+    """The shared analyzer for these settings (:func:`facerec.analyzer.get_analyzer`: one per process)."""
+    from facerec.analyzer import get_analyzer
 
-        _ANALYZERS[key] = FaceAnalyzer(detector=detector, upsample=upsample, landmarks=5)
-    return _ANALYZERS[key]
+    return get_analyzer(detector=detector, upsample=upsample, landmarks=5)
 
 
 def _square_resize(rgb: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
@@ -326,14 +323,12 @@ def _load_one(path: str, digest: str, settings: ChipSettings, cache: str | None)
 
 def _pick(chips: npt.NDArray[np.uint8], boxes: npt.NDArray[np.int64], shape_hint: tuple[int, int] | None,
           how: MultipleFaces) -> int | None:
-    if how == "largest":
-        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        return int(np.argmax(areas))
-    if how == "central" and shape_hint is not None:
-        cx, cy = (shape_hint[1] - 1) / 2.0, (shape_hint[0] - 1) / 2.0
-        centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2.0, (boxes[:, 1] + boxes[:, 3]) / 2.0], axis=1)
-        return int(np.argmin(((centres - (cx, cy)) ** 2).sum(axis=1)))
-    return None
+    """The index of the face to keep (:func:`facerec.analyzer.pick_face`'s rule), or ``None`` to skip the photo."""
+    if how == "skip" or (how == "central" and shape_hint is None):
+        return None
+    faces = [Face(box=Box(*(int(v) for v in row[:4])), score=0.0) for row in boxes]
+    chosen = pick_face(faces, shape_hint or (0, 0), how)
+    return None if chosen is None else faces.index(chosen)
 
 
 def _image_shape(path: Path) -> tuple[int, int] | None:
@@ -499,7 +494,7 @@ class Split:
         return cls.from_dict(data)
 
 
-def _take(count: int, fraction: float) -> int:
+def held_out_count(count: int, fraction: float) -> int:
     """How many of ``count`` items go to the held-out part: round(count * fraction), leaving at least one of
     each side when there are two or more (one item stays on the kept side)."""
     if count < 2 or fraction <= 0:
@@ -539,10 +534,10 @@ def stratified_split(paths: Sequence[str], labels: Sequence[int] | npt.NDArray[n
         mine = sorted(p for p, y in zip(paths, labels) if y == label)
         order = rng.permutation(len(mine))
         shuffled = [mine[i] for i in order]
-        n_test = _take(len(shuffled), test_size)
+        n_test = held_out_count(len(shuffled), test_size)
         test.extend(shuffled[:n_test])
         rest = shuffled[n_test:]
-        n_val = _take(len(rest), validation_size)
+        n_val = held_out_count(len(rest), validation_size)
         validation.extend(rest[:n_val])
         train.extend(rest[n_val:])
     return Split(train=sorted(train), validation=sorted(validation), test=sorted(test), seed=seed,

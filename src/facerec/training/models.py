@@ -6,8 +6,8 @@ name                what                                                        
 ==================  ====================================================================================  =====
 ``convnet``         the course's Sequential network: Conv2D 32/64/64 (+128 at 128 px and up) with        128
                     MaxPooling2D, Flatten, Dense 64 relu (L2), Dropout, softmax (sigmoid for 2 people)
-``mobilenet``       ``keras.applications.MobileNet(alpha=0.5)`` base (ImageNet weights from a local        128
-                    file, or none) + pooled Dense head
+``mobilenet``       ``keras.applications.MobileNet(alpha=0.5)`` base (ImageNet weights: Keras' standard   128
+                    download into its cache, or a local file, or none) + pooled Dense head
 ``resnet-face``     dlib's face ResNet in Keras with dlib's pretrained weights as the base + a new head    150
 ``embedding-svm``   a linear SVM on dlib's 128-d embeddings (scikit-learn)                                150
 ``embedding-knn``   a k-nearest-neighbour vote on the embeddings (scikit-learn)                            150
@@ -38,12 +38,14 @@ from facerec.registry import Registry
 __all__ = [
     "MODELS",
     "ModelInfo",
+    "TrainingDefaults",
     "augmentation_layers",
     "build_convnet",
     "build_transfer_model",
     "create_model",
     "find_base",
     "list_models",
+    "mobilenet_weights_filename",
     "model_info",
     "register_model",
     "resolve_mobilenet_weights",
@@ -51,6 +53,32 @@ __all__ = [
 ]
 
 ModelKind = Literal["keras", "embedding"]
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """A model's training settings where :class:`~facerec.training.TrainConfig` leaves them ``None``.
+
+    Chosen on small LFW folders (``benchmarks/small_folder_training.py``, figures in ``docs/BENCHMARKS.md``): a
+    new head on a frozen pretrained base needs a learning rate of about 1e-3 and many cheap epochs; a network
+    from scratch needs augmentation, enough epochs and a validation part large enough to stop on.
+
+    Attributes:
+        learning_rate: Adam's learning rate (stage 1).
+        epochs: maximum epochs (stage 1).
+        patience: early stopping: stop after this many epochs without a lower validation loss and keep the best
+            weights (0: off).
+        patience_start: epochs before early stopping may fire (a network from scratch stalls at first).
+        validation_size: fraction of the training part held out for validation.
+        augment: random flip, rotation, zoom and brightness in training.
+    """
+
+    learning_rate: float = 1e-3
+    epochs: int = 50
+    patience: int = 10
+    patience_start: int = 0
+    validation_size: float = 0.2
+    augment: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,7 @@ class ModelInfo:
         fixed_size: the chips must have exactly ``image_size`` / ``padding`` (the embedding models).
         has_base: a transfer model with a pretrained base (``--freeze-base`` / ``--fine-tune-top`` apply).
         description: one line for help texts.
+        defaults: its training defaults (learning rate, epochs, early stopping, validation part, augmentation).
     """
 
     name: str
@@ -75,6 +104,7 @@ class ModelInfo:
     fixed_size: bool = False
     has_base: bool = False
     description: str = ""
+    defaults: TrainingDefaults = TrainingDefaults()
 
 
 #: The registry of training architectures (factories return a Keras model or a scikit-learn estimator).
@@ -83,9 +113,9 @@ _INFO: dict[str, ModelInfo] = {}
 
 
 def register_model(name: str, *, kind: ModelKind = "keras", image_size: int = 128, padding: float = 0.25,
-                   fixed_size: bool = False, has_base: bool = False,
-                   description: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register a model factory under ``name``.
+                   fixed_size: bool = False, has_base: bool = False, description: str = "",
+                   defaults: TrainingDefaults | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register a model factory under ``name`` (``defaults``: its :class:`TrainingDefaults`).
 
     A Keras factory is called as ``factory(input_shape=..., num_classes=..., **options)`` and returns an
     uncompiled :class:`keras.Model`; an embedding factory as ``factory(num_classes=..., **options)`` and returns
@@ -95,7 +125,8 @@ def register_model(name: str, *, kind: ModelKind = "keras", image_size: int = 12
 
     def decorator(factory: Callable[..., Any]) -> Callable[..., Any]:
         register(factory)
-        _INFO[name] = ModelInfo(name, kind, image_size, padding, fixed_size, has_base, description)
+        _INFO[name] = ModelInfo(name, kind, image_size, padding, fixed_size, has_base, description,
+                                defaults or TrainingDefaults())
         return factory
 
     return decorator
@@ -294,7 +325,9 @@ def unfreeze_top_layers(base: Any, count: int) -> int:
 # ----------------------------------------------------------------------------------------------------------------
 
 @register_model("convnet", image_size=128,
-                description="the course's Sequential ConvNet (Conv2D 32/64/64[/128], Dense 64, Dropout)")
+                description="the course's Sequential ConvNet (Conv2D 32/64/64[/128], Dense 64, Dropout)",
+                defaults=TrainingDefaults(learning_rate=1e-3, epochs=60, patience=10, patience_start=15,
+                                          validation_size=0.25, augment=True))
 def _convnet(*, input_shape: tuple[int, int, int], num_classes: int, l2: float = 0.0, dropout_rate: float = 0.0,
              augment: bool = False, seed: int | None = None, **_: Any) -> Any:
     return build_convnet(input_shape, num_classes, l2=l2, dropout_rate=dropout_rate, augment=augment, seed=seed)
@@ -304,18 +337,72 @@ _MOBILENET_FIX = ("pass --base-weights PATH to a local copy of Keras' ImageNet f
                   "mobilenet_5_0_128_tf_no_top.h5), set FACEREC_MOBILENET_WEIGHTS, or train from scratch with "
                   "--base-weights none")
 
+#: Where ``keras.applications.MobileNet(weights="imagenet")`` downloads its files from (Keras' own address).
+MOBILENET_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
+
+#: The input sizes Keras publishes MobileNet ImageNet weights for (other sizes use the 224 px file, as Keras does).
+_MOBILENET_SIZES = (128, 160, 192, 224)
+
+
+def mobilenet_weights_filename(alpha: float = 0.5, size: int = 128) -> str:
+    """Keras' file name for MobileNet's ImageNet weights without the top (the name in Keras' download cache).
+
+    Examples:
+        >>> mobilenet_weights_filename(0.5, 128)
+        'mobilenet_5_0_128_tf_no_top.h5'
+        >>> mobilenet_weights_filename(1.0, 64)  # no 64 px file: Keras uses the 224 px one
+        'mobilenet_1_0_224_tf_no_top.h5'
+    """
+    alpha_text = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}.get(alpha, str(alpha))
+    rows = size if size in _MOBILENET_SIZES else 224
+    return f"mobilenet_{alpha_text}_{rows}_tf_no_top.h5"
+
+
+def _keras_home() -> Path:
+    """Keras' folder (``$KERAS_HOME``, else ``~/.keras``), read now rather than when Keras was imported."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+
+
+def _download_mobilenet_weights(filename: str) -> Path:
+    """Keras' standard download (``keras.utils.get_file`` into ``<Keras home>/models``), the one
+    ``keras.applications.MobileNet(weights="imagenet")`` makes; Keras' progress lines go to stderr.
+
+    Raises:
+        OSError: the download failed (wrapping Keras' ``URL fetch failure`` message).
+    """
+    import contextlib
+    import sys
+
+    import keras
+
+    home = _keras_home()
+    (home / "models").mkdir(parents=True, exist_ok=True)  # Keras falls back to /tmp/.keras for a missing folder
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # "Downloading data from ..." must not mix with --json
+            path = keras.utils.get_file(filename, origin=MOBILENET_WEIGHTS_URL + filename, cache_subdir="models",
+                                        cache_dir=str(home))
+    except Exception as error:  # Keras raises a bare Exception("URL fetch failure on ...")
+        raise OSError(" ".join(str(error).split()) or type(error).__name__) from None
+    return Path(path)
+
 
 def resolve_mobilenet_weights(base_weights: str | os.PathLike[str] | None, *, alpha: float = 0.5,
-                              size: int = 128) -> Path | None:
-    """The local ImageNet weights file for the MobileNet base (this machine cannot download them).
+                              size: int = 128, download: bool = True) -> Path | None:
+    """The ImageNet weights file for the MobileNet base: a local file, else Keras' standard download.
 
     Args:
         base_weights: ``None`` or ``"none"`` (random initialisation: returns ``None``), a file path, or
             ``"imagenet"``: looked up in ``FACEREC_MOBILENET_WEIGHTS``, then in Keras' download cache
-            (``$KERAS_HOME/models`` or ``~/.keras/models``) and facerec's cache folder under Keras' file name.
+            (``$KERAS_HOME/models`` or ``~/.keras/models``) and facerec's cache folder under Keras' file name
+            (:func:`mobilenet_weights_filename`); when none is there, downloaded by Keras into its cache (what
+            ``keras.applications.MobileNet(weights="imagenet")`` does), which needs a network.
+        alpha: MobileNet's width multiplier.
+        size: the input size (Keras publishes files for 128, 160, 192 and 224 px; other sizes use the 224 one).
+        download: let Keras download the file when it is not found locally.
 
     Raises:
-        ModelNotFoundError: no file was found; the message lists what was tried and the fixes.
+        ModelNotFoundError: no file was found and the download failed (offline) or was not allowed; the message
+            gives Keras' reason, lists what was tried and the fixes.
     """
     if base_weights is None or str(base_weights).lower() == "none":
         return None
@@ -326,25 +413,31 @@ def resolve_mobilenet_weights(base_weights: str | os.PathLike[str] | None, *, al
         raise ModelNotFoundError(f"MobileNet base weights file {path} does not exist; {_MOBILENET_FIX}")
     from facerec.models.locate import cache_dir
 
-    alpha_text = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}.get(alpha, str(alpha))
-    filename = f"mobilenet_{alpha_text}_{size}_tf_no_top.h5"
+    filename = mobilenet_weights_filename(alpha, size)
     candidates: list[Path] = []
     env = os.environ.get("FACEREC_MOBILENET_WEIGHTS")
     if env:
         candidates.append(Path(env))
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    candidates += [keras_home / "models" / filename, cache_dir() / filename]
+    candidates += [_keras_home() / "models" / filename, cache_dir() / filename]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     tried = "; ".join(str(c) for c in candidates)
-    raise ModelNotFoundError(f"no ImageNet weights for the MobileNet base (this machine cannot download them); "
-                             f"tried {tried}. Fix: {_MOBILENET_FIX}")
+    if not download:
+        raise ModelNotFoundError(f"no ImageNet weights for the MobileNet base (download not allowed); tried {tried}. "
+                                 f"Fix: {_MOBILENET_FIX}")
+    try:
+        return _download_mobilenet_weights(filename)
+    except OSError as error:
+        raise ModelNotFoundError(
+            f"no ImageNet weights for the MobileNet base: Keras cannot download them ({error}; offline?); tried "
+            f"{tried}. Fix: {_MOBILENET_FIX}") from None
 
 
 @register_model("mobilenet", image_size=128, has_base=True,
-                description="keras.applications.MobileNet(alpha=0.5) base (ImageNet weights from a local file, or "
-                            "none) + new head")
+                defaults=TrainingDefaults(learning_rate=1e-3, epochs=50, patience=8, validation_size=0.2),
+                description="keras.applications.MobileNet(alpha=0.5) base (ImageNet weights: Keras' download or a "
+                            "local file; or none) + new head")
 def _mobilenet(*, input_shape: tuple[int, int, int], num_classes: int, base_weights: str | None = "imagenet",
                freeze_base: bool | None = None, l2: float = 0.0, dropout_rate: float = 0.2, augment: bool = False,
                alpha: float = 0.5, seed: int | None = None, **_: Any) -> Any:
@@ -362,6 +455,7 @@ def _mobilenet(*, input_shape: tuple[int, int, int], num_classes: int, base_weig
 
 
 @register_model("resnet-face", image_size=150, has_base=True,
+                defaults=TrainingDefaults(learning_rate=1e-2, epochs=40, patience=5, validation_size=0.2),
                 description="dlib's face ResNet in Keras with its pretrained weights as the (frozen) base + new head")
 def _resnet_face(*, input_shape: tuple[int, int, int], num_classes: int, base_weights: str | None = "dlib",
                  freeze_base: bool | None = None, l2: float = 0.0, dropout_rate: float = 0.2,
@@ -407,6 +501,7 @@ def _identifier(kind: Literal["svm", "knn"], options: dict[str, Any]) -> Any:
 
 
 @register_model("embedding-svm", kind="embedding", image_size=150, padding=0.25, fixed_size=True,
+                defaults=TrainingDefaults(patience=0, validation_size=0.15),
                 description="linear SVM on dlib's 128-d face embeddings (scikit-learn)")
 def _embedding_svm(*, num_classes: int = 0, seed: int | None = None, C: float = 1.0, **_: Any) -> Any:
     # no rejection inside the estimator: runs score its probabilities, and `predict` applies its own threshold
@@ -415,6 +510,7 @@ def _embedding_svm(*, num_classes: int = 0, seed: int | None = None, C: float = 
 
 
 @register_model("embedding-knn", kind="embedding", image_size=150, padding=0.25, fixed_size=True,
+                defaults=TrainingDefaults(patience=0, validation_size=0.15),
                 description="k-nearest-neighbour vote on dlib's 128-d face embeddings (scikit-learn)")
 def _embedding_knn(*, num_classes: int = 0, n_neighbors: int = 5, **_: Any) -> Any:
     return _identifier("knn", {"n_neighbors": n_neighbors, "unknown_label": -1, "distance_threshold": None})

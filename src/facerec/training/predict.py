@@ -19,11 +19,9 @@ import numpy.typing as npt
 
 from facerec.errors import ConfigurationError, ModelNotFoundError
 from facerec.training.data import ChipSettings, photo_chips
+from facerec.types import UNKNOWN
 
 __all__ = ["UNKNOWN", "FacePrediction", "TrainedModel", "load_run", "predict_photos"]
-
-#: The label of a face whose best probability is below the threshold.
-UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class TrainedModel:
 
     def predict_proba(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """``(n, people)`` probabilities of ready-cut chips (``(n, size, size, 3)`` RGB ``uint8``)."""
-        from facerec.training.runs import _embedding_probabilities, probabilities
+        from facerec.training.fitting import _embedding_probabilities, probabilities
 
         chips = np.asarray(chips)
         expected = (self.settings.size, self.settings.size, 3)
