@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from facerec.cli import cli
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.recognition.calibration import Calibration
 from test_batch import write_bad_files, write_faceless
 
@@ -197,7 +198,8 @@ def test_verify_with_calibration_shows_the_probability(calibration_file: Path, t
 
 def test_verify_without_calibration_leaves_the_probability_blank(test_images: Path) -> None:
     result = invoke("verify", "--csv", test_images / "obama.jpg", test_images / "obama2.jpg")
-    assert csv_rows(result.stdout)[0]["probability"] == "" and csv_rows(result.stdout)[0]["threshold"] == "0.6"
+    row = csv_rows(result.stdout)[0]
+    assert row["probability"] == "" and row["threshold"] == str(DEFAULT_DISTANCE_THRESHOLD)
     document = json.loads(invoke("verify", "--json", test_images / "obama.jpg", test_images / "obama2.jpg").stdout)
     assert document["probability"] is None and document["calibration"] is None
 
@@ -239,7 +241,7 @@ def test_identify_table_and_json(known_flat: Path, tmp_path: Path, test_images: 
     assert lines[1].split()[1:3] == ["1", "barack"]
     assert lines[2].endswith("no face found")
     document = json.loads(invoke("identify", "--known", known_flat, "--json", test_images / "obama2.jpg").stdout)
-    assert document["known"] == ["barack"] and document["threshold"] == 0.6
+    assert document["known"] == ["barack"] and document["threshold"] == DEFAULT_DISTANCE_THRESHOLD
     assert document["files"][0]["faces"][0]["name"] == "barack"
 
 
@@ -256,7 +258,7 @@ def test_identify_known_with_calibration_gives_probabilities(known_flat: Path, c
                            *photos).stdout)
     assert float(rows[0]["probability"]) == pytest.approx(obama["probability"])
     plain = json.loads(invoke("identify", "--known", known_flat, "--json", *photos).stdout)
-    assert plain["threshold"] == 0.6 and plain["files"][0]["faces"][0]["probability"] is None
+    assert plain["threshold"] == DEFAULT_DISTANCE_THRESHOLD and plain["files"][0]["faces"][0]["probability"] is None
 
 
 def test_identify_reports_unusable_known_photos(known_flat: Path, test_images: Path) -> None:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from facerec.cli import cli
 from facerec.cli.gallery_cmds import COMMANDS, enroll, people, search
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.recognition.calibration import Calibration
 
 #: A calibration made by hand: threshold 0.55, P(same | d) = sigmoid(11 - 20 d), 0.5 at d = 0.55.
@@ -115,7 +116,7 @@ def test_cli_identify_gallery_json_csv_and_table(enrolled: str, test_images: Pat
     result = identify(*photos, "--gallery", enrolled, "--json", "--top-k", "2")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["gallery"] == enrolled and doc["top_k"] == 2 and doc["threshold"] == 0.6
+    assert doc["gallery"] == enrolled and doc["top_k"] == 2 and doc["threshold"] == DEFAULT_DISTANCE_THRESHOLD
     faces = [f["faces"][0] for f in doc["files"]]
     assert [f["name"] for f in faces] == ["obama", "unknown"]
     assert [f["nearest"] for f in faces] == ["obama", "obama"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import facerec
+from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 
 CHIN = [(369, 220), (372, 254), (378, 289), (384, 322), (395, 353), (414, 382), (437, 407), (464, 424), (495, 428),
         (527, 420), (552, 399), (576, 372), (594, 344), (604, 314), (610, 282), (613, 250), (615, 219)]
@@ -63,7 +64,7 @@ def test_embedding_distances(test_images: Path) -> None:
 def test_verify_images_and_embeddings(test_images: Path) -> None:
     same = facerec.verify(test_images / "obama.jpg", test_images / "obama2.jpg")
     other = facerec.verify(test_images / "obama.jpg", test_images / "biden.jpg")
-    assert same.same and not other.same and same.threshold == 0.6
+    assert same.same and not other.same and same.threshold == DEFAULT_DISTANCE_THRESHOLD
     assert same.distance < other.distance
     strict = facerec.verify(test_images / "obama.jpg", test_images / "obama2.jpg", distance_threshold=0.1)
     assert not strict.same and strict.distance == pytest.approx(same.distance)

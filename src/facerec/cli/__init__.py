@@ -21,6 +21,7 @@ from facerec.cli.landmarks import landmarks
 from facerec.cli.library_cmds import COMMANDS as LIBRARY_COMMANDS
 from facerec.cli.library_cmds import PEOPLE_COMMANDS
 from facerec.cli.recognition_cmds import COMMANDS as RECOGNITION_COMMANDS
+from facerec.cli.serve_cmds import COMMANDS as SERVE_COMMANDS
 from facerec.cli.train_cmds import predict, train
 from facerec.cli.verify import verify
 
@@ -55,7 +56,8 @@ cli.add_command(embed)
 cli.add_command(verify)
 cli.add_command(identify)
 cli.add_command(doctor)
-for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report, *LIBRARY_COMMANDS):
+for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report, *SERVE_COMMANDS,
+                 *LIBRARY_COMMANDS):
     cli.add_command(_command)
 for _command in PEOPLE_COMMANDS:  # the photo library's verbs under `facerec people`
     people_group = cli.commands["people"]

@@ -17,13 +17,14 @@ from facerec.files import bytes_sha256, find_images
 from facerec.gallery.base import Gallery, model_id_for
 from facerec.gallery.errors import GalleryError
 from facerec.gallery.records import NewSample
+from facerec.images import DEFAULT_MAX_PIXELS
 from facerec.types import Box
 
 if TYPE_CHECKING:
     from facerec.analyzer import FaceAnalyzer
 
-__all__ = ["CROP_SIZE_PX", "EnrollOutcome", "EnrollReport", "EnrollStatus", "enroll", "face_crop_jpeg",
-           "file_sha256"]
+__all__ = ["CROP_SIZE_PX", "EnrollOutcome", "EnrollReport", "EnrollStatus", "enroll", "enroll_photo",
+           "face_crop_jpeg", "file_sha256"]
 
 #: The longer side of stored face crops, in pixels.
 CROP_SIZE_PX = 112
@@ -152,7 +153,6 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
         {'enrolled': 12, 'several_faces': 1}
     """
     from facerec.analyzer import get_analyzer
-    from facerec.images import load_image
 
     root = Path(people_dir)
     if not root.is_dir():
@@ -163,15 +163,14 @@ def enroll(gallery: Gallery, people_dir: str | os.PathLike[str], analyzer: FaceA
     files = find_images([root])
     report = EnrollReport(model_id=model_id)
     for done, path in enumerate(files, start=1):
-        outcome = _enroll_one(gallery, engine, root, path, model_id, load_image, store_crops, crop_size_px)
+        outcome = _enroll_one(gallery, engine, root, path, model_id, store_crops, crop_size_px)
         report.outcomes.append(outcome)
         if on_progress is not None:
             on_progress(done, len(files), outcome)
     return report
 
 
-def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, model_id: str,
-                load_image: Callable[..., npt.NDArray[np.uint8]], store_crops: bool,
+def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, model_id: str, store_crops: bool,
                 crop_size_px: int) -> EnrollOutcome:
     relative = path.relative_to(root)
     if len(relative.parts) < 2:
@@ -182,13 +181,49 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
         data = path.read_bytes()
     except OSError as exc:
         return EnrollOutcome(path, name, "unreadable", message=f"cannot read: {exc.strerror or exc}")
+    return enroll_photo(gallery, name, data, analyzer=engine, source=path, model_id=model_id,
+                        store_crops=store_crops, crop_size_px=crop_size_px)
+
+
+def enroll_photo(gallery: Gallery, name: str, data: bytes, *, analyzer: FaceAnalyzer | None = None,
+                 source: str | os.PathLike[str] = "<upload>", model_id: str | None = None, store_crops: bool = False,
+                 crop_size_px: int = CROP_SIZE_PX, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> EnrollOutcome:
+    """Enroll one photo (its encoded bytes) as a face sample of person ``name``: what :func:`enroll` does with each
+    file, for photos that come from elsewhere (an upload to ``facerec serve``).
+
+    The photo must show exactly one face; the person is created with their first sample, in one transaction.
+    A photo stored already for that person (same content hash) is ``unchanged`` and not analysed again.
+
+    Args:
+        gallery: where to store the sample.
+        name: the person.
+        data: the photo's file content.
+        analyzer: detects and embeds (default: the shared analyzer with default options).
+        source: where the photo came from, as recorded in the sample.
+        model_id: the analyzer's model id when known already (see :func:`model_id_for`).
+        store_crops: also store a small JPEG crop of the face.
+        crop_size_px: the crop's longer side.
+        max_pixels: refuse photos with more pixels than this (``unreadable``).
+
+    Returns:
+        The photo's outcome (``enrolled``, ``unchanged``, ``no_face``, ``several_faces`` or ``unreadable``).
+
+    Raises:
+        ModelMismatchError: the gallery holds embeddings of another model.
+    """
+    from facerec.analyzer import get_analyzer
+    from facerec.images import load_image
+
+    engine = analyzer or get_analyzer()
+    model_id = model_id or model_id_for(engine)
+    path = Path(source)
     sha = file_sha256(data)
     person = gallery.find_person(name)
     if person is not None and gallery.has_source(person, sha):
         stored = [s.id for s in gallery.samples_of(person) if s.source_sha256 == sha]
         return EnrollOutcome(path, name, "unchanged", sample_id=stored[0] if stored else None, faces=1)
     try:
-        rgb = load_image(data)
+        rgb = load_image(data, max_pixels=max_pixels)
     except ImageError as exc:
         return EnrollOutcome(path, name, "unreadable", message=exc.reason)
     faces = engine.analyze(rgb)
@@ -201,7 +236,7 @@ def _enroll_one(gallery: Gallery, engine: FaceAnalyzer, root: Path, path: Path, 
     if face.embedding is None:  # pragma: no cover - analyze always embeds
         return EnrollOutcome(path, name, "no_face", faces=0, message="no embedding")
     crop = face_crop_jpeg(rgb, face.box, size_px=crop_size_px) if store_crops else None
-    sample = NewSample(embedding=face.embedding, source=str(path), source_sha256=sha, box=face.box,
+    sample = NewSample(embedding=face.embedding, source=str(source), source_sha256=sha, box=face.box,
                        score=float(face.score), crop_jpeg=crop)
     # the person is created in the same transaction as the first sample: a killed run leaves no empty person
     (sample_id,) = gallery.add_samples(person or name, [sample], model_id=model_id, create_person=True)

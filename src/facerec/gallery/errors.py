@@ -3,6 +3,9 @@
     FacerecError
     └── GalleryError              a gallery cannot be opened, read or changed as asked (names the gallery and why)
         ├── PersonNotFoundError       no person with that name or id
+        ├── SampleNotFoundError       no face sample with that id
+        ├── ApiKeyNotFoundError       no API key with that name or id
+        ├── NameTakenError            a person (or API key) of that name exists already
         └── ModelMismatchError        embeddings from one model were added to or searched in a gallery of another
 """
 
@@ -10,7 +13,8 @@ from __future__ import annotations
 
 from facerec.errors import FacerecError
 
-__all__ = ["GalleryError", "ModelMismatchError", "PersonNotFoundError"]
+__all__ = ["ApiKeyNotFoundError", "GalleryError", "ModelMismatchError", "NameTakenError", "PersonNotFoundError",
+           "SampleNotFoundError"]
 
 
 class GalleryError(FacerecError):
@@ -22,6 +26,24 @@ class PersonNotFoundError(GalleryError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class SampleNotFoundError(GalleryError, KeyError):
+    """No face sample with that id is in the gallery."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ApiKeyNotFoundError(GalleryError, KeyError):
+    """No API key with that name or id is in the gallery."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class NameTakenError(GalleryError):
+    """A person (or an API key) of that name is in the gallery already."""
 
 
 class ModelMismatchError(GalleryError):

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
-from facerec.gallery.errors import GalleryError, PersonNotFoundError
+from facerec.gallery.errors import GalleryError, NameTakenError, PersonNotFoundError, SampleNotFoundError
 from facerec.gallery.records import (
     EMBEDDING_DIM,
     Match,
@@ -42,7 +42,19 @@ from facerec.gallery.sql import SQLGallery
 
 __all__ = ["PostgresGallery"]
 
-SCHEMA_VERSION = 1
+#: 2 added the ``api_keys`` table (a layout-1 schema is upgraded when opened).
+SCHEMA_VERSION = 2
+
+_KEYS_DDL = """
+CREATE TABLE IF NOT EXISTS {schema}.api_keys (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name     text NOT NULL UNIQUE,
+    role     text NOT NULL CHECK (role IN ('read', 'write', 'admin')),
+    key_hash text NOT NULL UNIQUE,
+    prefix   text NOT NULL,
+    created  text NOT NULL
+)
+"""
 
 _DDL = """
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -163,7 +175,7 @@ class PostgresGallery(SQLGallery):
                 with self._conn.transaction():
                     # one creator at a time (two processes opening a new gallery together)
                     self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"facerec-gallery:{s}",))
-                    for statement in _DDL.format(schema=s, version=SCHEMA_VERSION).split(";"):
+                    for statement in (_DDL + ";" + _KEYS_DDL).format(schema=s, version=SCHEMA_VERSION).split(";"):
                         if statement.strip():
                             self._conn.execute(statement)
             except self._psycopg.Error as exc:
@@ -178,6 +190,14 @@ class PostgresGallery(SQLGallery):
         if int(meta.get("schema_version", "0")) > SCHEMA_VERSION:
             raise GalleryError(f"{self.location} has gallery layout {meta['schema_version']}, newer than this "
                                f"facerec reads ({SCHEMA_VERSION}); upgrade facerec")
+        if int(meta.get("schema_version", "0")) < 2:
+            try:
+                with self._conn.transaction():
+                    self._conn.execute(_KEYS_DDL.format(schema=s))
+                    self._conn.execute(f"UPDATE {s}.meta SET value = %s WHERE key = 'schema_version'",
+                                       (str(SCHEMA_VERSION),))
+            except self._psycopg.Error:  # no right to change the schema: reads work, API keys do not
+                pass
         self._model_id = meta.get("model_id")
 
     @property
@@ -257,7 +277,7 @@ class PostgresGallery(SQLGallery):
             row = c.execute(f"INSERT INTO {self.schema}.people(name, metadata) VALUES (%s, %s::jsonb) "
                             "ON CONFLICT (name) DO NOTHING RETURNING id", (name, text)).fetchone()
             if row is None:
-                raise GalleryError(f"a person called {name!r} is already in gallery {self.location}")
+                raise NameTakenError(f"a person called {name!r} is already in gallery {self.location}")
         return self.get_person(int(row[0]))
 
     def rename_person(self, person: PersonRef, new_name: str) -> Person:
@@ -266,7 +286,7 @@ class PostgresGallery(SQLGallery):
         with self._write() as c:
             clash = c.execute(f"SELECT id FROM {self.schema}.people WHERE name = %s", (new_name,)).fetchone()
             if clash and int(clash[0]) != target.id:
-                raise GalleryError(f"cannot rename {target.name!r} to {new_name!r}: that name is taken "
+                raise NameTakenError(f"cannot rename {target.name!r} to {new_name!r}: that name is taken "
                                    f"(merge the two with `facerec people merge` instead)")
             c.execute(f"UPDATE {self.schema}.people SET name = %s WHERE id = %s", (new_name, target.id))
         return self.get_person(target.id)
@@ -350,7 +370,7 @@ class PostgresGallery(SQLGallery):
         with self._write() as c:
             cur = c.execute(f"DELETE FROM {self.schema}.samples WHERE id = %s", (int(sample_id),))
             if cur.rowcount != 1:
-                raise GalleryError(f"no sample {sample_id} in gallery {self.location}")
+                raise SampleNotFoundError(f"no sample {sample_id} in gallery {self.location}")
         self._vacuum()
 
     # -- search in the server --------------------------------------------------------------------------------

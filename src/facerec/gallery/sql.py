@@ -5,14 +5,19 @@ the parameter placeholder (``?`` or ``%s``), the table names (PostgreSQL's live 
 embedding, a metadata document and a time come back from the driver. The writes stay in each backend: their
 dialects differ (``RETURNING``, ``ON CONFLICT``, locking, ``jsonb``).
 
-Queries are written with ``?`` placeholders and ``{people}``, ``{samples}``, ``{crops}`` and ``{meta}`` for the
-tables; :meth:`SQLGallery._sql` turns them into the backend's.
+Queries are written with ``?`` placeholders and ``{people}``, ``{samples}``, ``{crops}``, ``{meta}`` and
+``{api_keys}`` for the tables; :meth:`SQLGallery._sql` turns them into the backend's.
+
+The service's API keys (:mod:`facerec.gallery.keys`) live in the same database, in a small ``api_keys`` table whose
+reads *and* writes are written once here: they need nothing beyond ``INSERT ... RETURNING`` and ``DELETE ...
+RETURNING``, which both databases speak.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +40,7 @@ from facerec.gallery.records import (
 
 __all__ = ["SQLGallery"]
 
-_TABLES = ("people", "samples", "crops", "meta")
+_TABLES = ("people", "samples", "crops", "meta", "api_keys")
 
 
 class SQLGallery(Gallery):
@@ -68,8 +73,34 @@ class SQLGallery(Gallery):
     def _embeddings(self, values: Sequence[Any]) -> npt.NDArray[np.float32]:
         """Stored embeddings as the driver returns them, as an ``(n, 128)`` float32 matrix."""
 
+    @abc.abstractmethod
+    def _write(self) -> AbstractContextManager[Any]:
+        """One write transaction (the connection, with ``execute``), committed on leaving the block."""
+
     def _query(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._read(self._sql(query), params)
+
+    # -- API keys (see facerec.gallery.keys) -------------------------------------------------------------------
+    _KEY_COLUMNS = "id, name, role, key_hash, prefix, created"
+
+    def key_rows(self) -> list[tuple[int, str, str, str, str, str]]:
+        """Every stored API key as ``(id, name, role, key_hash, prefix, created)``, by id."""
+        return [(int(r[0]), r[1], r[2], r[3], r[4], r[5])
+                for r in self._query(f"SELECT {self._KEY_COLUMNS} FROM {{api_keys}} ORDER BY id")]
+
+    def insert_key_row(self, name: str, role: str, key_hash: str, prefix: str, created: str) -> int | None:
+        """Store one API key; its id, or ``None`` when a key of that name exists already."""
+        with self._write() as c:
+            row = c.execute(self._sql("INSERT INTO {api_keys}(name, role, key_hash, prefix, created) "
+                                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id"),
+                            (name, role, key_hash, prefix, created)).fetchone()
+        return None if row is None else int(row[0])
+
+    def delete_key_row(self, key_id: int) -> bool:
+        """Delete one API key; whether it existed."""
+        with self._write() as c:
+            row = c.execute(self._sql("DELETE FROM {api_keys} WHERE id = ? RETURNING id"), (int(key_id),)).fetchone()
+        return row is not None
 
     # -- people ----------------------------------------------------------------------------------------------
     _PERSON_SQL = ("SELECT p.id, p.name, p.metadata, p.created, "

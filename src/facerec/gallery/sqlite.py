@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
-from facerec.gallery.errors import GalleryError, PersonNotFoundError
+from facerec.gallery.errors import GalleryError, NameTakenError, PersonNotFoundError, SampleNotFoundError
 from facerec.gallery.records import (
     EMBEDDING_DIM,
     EmbeddingTable,
@@ -48,8 +48,20 @@ from facerec.gallery.sql import SQLGallery
 
 __all__ = ["SCHEMA_VERSION", "SQLiteGallery"]
 
-#: The version of the file layout written by this code.
-SCHEMA_VERSION = 1
+#: The version of the file layout written by this code (2 added the ``api_keys`` table; a layout-1 file is
+#: upgraded when opened writable).
+SCHEMA_VERSION = 2
+
+_KEYS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    name     TEXT NOT NULL UNIQUE,
+    role     TEXT NOT NULL CHECK (role IN ('read', 'write', 'admin')),
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix   TEXT NOT NULL,
+    created  TEXT NOT NULL
+)
+"""
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -147,7 +159,7 @@ class SQLiteGallery(SQLGallery):
                 # look again under the write lock: another process may have created it meanwhile
                 tables = {r[0] for r in w.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 if not tables:
-                    for statement in _SCHEMA.split(";"):
+                    for statement in (_SCHEMA + _KEYS_SCHEMA).split(";"):
                         if statement.strip():
                             w.execute(statement)
                     w.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
@@ -163,7 +175,19 @@ class SQLiteGallery(SQLGallery):
         if version > SCHEMA_VERSION:
             raise GalleryError(f"{self.path} has gallery layout {version}, newer than this facerec reads "
                                f"({SCHEMA_VERSION}); upgrade facerec")
+        if version < 2:
+            self._upgrade_to_2()
         self._model_id = meta.get("model_id")
+
+    def _upgrade_to_2(self) -> None:
+        """Layout 1 -> 2: add the ``api_keys`` table. A gallery that cannot be written stays at layout 1 (its
+        reads work; only API keys are unavailable)."""
+        try:
+            with self._write(bump=False) as w:
+                w.execute(_KEYS_SCHEMA)
+                w.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        except GalleryError:
+            pass
 
     @contextmanager
     def _write(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
@@ -235,7 +259,7 @@ class SQLiteGallery(SQLGallery):
         text = check_metadata(metadata)
         with self._write() as c:
             if c.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone():
-                raise GalleryError(f"a person called {name!r} is already in gallery {self.path}")
+                raise NameTakenError(f"a person called {name!r} is already in gallery {self.path}")
             cur = c.execute("INSERT INTO people(name, metadata, created) VALUES (?, ?, ?)", (name, text, time.time()))
             person_id = int(cur.lastrowid or 0)
         return self.get_person(person_id)
@@ -246,7 +270,7 @@ class SQLiteGallery(SQLGallery):
         with self._write() as c:
             clash = c.execute("SELECT id FROM people WHERE name = ?", (new_name,)).fetchone()
             if clash and int(clash[0]) != target.id:
-                raise GalleryError(f"cannot rename {target.name!r} to {new_name!r}: that name is taken "
+                raise NameTakenError(f"cannot rename {target.name!r} to {new_name!r}: that name is taken "
                                    f"(merge the two with `facerec people merge` instead)")
             c.execute("UPDATE people SET name = ? WHERE id = ?", (new_name, target.id))
         return self.get_person(target.id)
@@ -327,7 +351,7 @@ class SQLiteGallery(SQLGallery):
     def remove_sample(self, sample_id: int) -> None:
         with self._write() as c:
             if c.execute("DELETE FROM samples WHERE id = ?", (int(sample_id),)).rowcount != 1:
-                raise GalleryError(f"no sample {sample_id} in gallery {self.path}")
+                raise SampleNotFoundError(f"no sample {sample_id} in gallery {self.path}")
         self._forget_deleted()
         self._refresh_index()
 
