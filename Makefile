@@ -16,7 +16,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 # everything the tests exercise: core + dev tools + the train extra (Keras on TensorFlow)
 $(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,gallery,postgres,serve,video]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,gallery,postgres,serve,video,distributed]'
 	touch $@ $(VENV)/.core
 
 samples/.fetched: tools/fetch_samples.py | $(BIN)/python

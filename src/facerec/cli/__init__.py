@@ -18,6 +18,8 @@ from facerec.cli.evaluate_cmds import evaluate, report
 from facerec.cli.gallery_cmds import COMMANDS as GALLERY_COMMANDS
 from facerec.cli.identify import identify
 from facerec.cli.landmarks import landmarks
+from facerec.cli.library_cmds import COMMANDS as LIBRARY_COMMANDS
+from facerec.cli.library_cmds import PEOPLE_COMMANDS
 from facerec.cli.recognition_cmds import COMMANDS as RECOGNITION_COMMANDS
 from facerec.cli.serve_cmds import COMMANDS as SERVE_COMMANDS
 from facerec.cli.train_cmds import predict, train
@@ -56,8 +58,13 @@ cli.add_command(verify)
 cli.add_command(identify)
 cli.add_command(doctor)
 cli.add_command(video)
-for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report, *SERVE_COMMANDS):
+for _command in (*GALLERY_COMMANDS, *RECOGNITION_COMMANDS, train, predict, evaluate, report, *SERVE_COMMANDS,
+                 *LIBRARY_COMMANDS):
     cli.add_command(_command)
+for _command in PEOPLE_COMMANDS:  # the photo library's verbs under `facerec people`
+    people_group = cli.commands["people"]
+    assert isinstance(people_group, click.Group)
+    people_group.add_command(_command)
 
 
 def main() -> None:

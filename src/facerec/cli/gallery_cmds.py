@@ -120,7 +120,8 @@ def enroll(ctx: click.Context, /, people_dir: Path, gallery_location: str | None
 # -- people ---------------------------------------------------------------------------------------------------------
 @click.group()
 def people() -> None:
-    """List, show, rename, merge and remove the people of a gallery."""
+    """List, show, rename, merge and remove the people of a gallery; with a photo library (`facerec index`), also
+    suggest, name, split and reject clusters of its faces, and cluster them again."""
 
 
 @people.command("list")
