@@ -18,6 +18,7 @@ Why a package of its own rather than more gallery tables: a gallery holds *enrol
 through the gallery's own ``add_samples``) and never changes the gallery's tables.
 """
 
+from facerec.library.factory import open_store
 from facerec.library.index import (
     DEFAULT_BATCH_SIZE,
     AnalyzerPool,
@@ -36,7 +37,7 @@ from facerec.library.records import (
     PhotoTask,
     StoredFace,
 )
-from facerec.library.store import BatchOutcome, FaceTable, PhotoStore, open_store
+from facerec.library.store import BatchOutcome, FaceTable, PhotoStore
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

@@ -1,4 +1,5 @@
-"""Where a photo library lives: :class:`PhotoStore`, its tables beside a gallery's, and :func:`open_store`.
+"""Where a photo library lives: :class:`PhotoStore` and its tables beside a gallery's (opened by
+:func:`facerec.library.factory.open_store`).
 
 The library's tables sit in the same SQLite file or PostgreSQL schema as the gallery (``library_meta``,
 ``library_photos``, ``library_failures``, ``library_clusters``, ``library_faces``, ``library_rejections``); they
@@ -20,17 +21,18 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import Self
 
 from facerec.library.records import ClusterSummary, LibraryError, PhotoResult, StoredFace
 from facerec.types import Box
 
+S = TypeVar("S", bound="PhotoStore")
+
 __all__ = ["SCHEMA_VERSION", "BatchOutcome", "FaceTable", "PhotoStore", "box_from_text", "box_to_text",
-           "open_store", "storable_path"]
+           "storable_path"]
 
 #: The version of the library's tables written by this code.
 SCHEMA_VERSION = 1
@@ -140,7 +142,7 @@ class PhotoStore(abc.ABC):
     def close(self) -> None:
         """Release the connection (idempotent)."""
 
-    def __enter__(self) -> Self:
+    def __enter__(self: S) -> S:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -359,31 +361,3 @@ class PhotoStore(abc.ABC):
             "ORDER BY p.path"), [*ids, len(ids)])
         return [str(r[0]) for r in rows]
 
-
-def open_store(location: str | os.PathLike[str] | None = None, **options: Any) -> PhotoStore:
-    """Open (creating when missing) the photo library beside the gallery at ``location``.
-
-    The gallery is opened first, so its own tables exist before the library's are added (a SQLite file that holds
-    only library tables would not be a gallery).
-
-    Args:
-        location: a SQLite file or a ``postgresql://`` DSN; ``None`` for the default gallery.
-        options: for PostgreSQL, ``schema`` (default ``facerec``, the gallery's).
-
-    Raises:
-        GalleryError: the gallery cannot be opened.
-        LibraryError: the library's tables cannot be created or are of a newer layout.
-    """
-    from facerec.gallery import open_gallery
-    from facerec.gallery.factory import default_gallery_path, is_postgres_dsn
-
-    place = default_gallery_path() if location is None else location
-    with open_gallery(place, create=True, **options):
-        pass
-    if is_postgres_dsn(place):
-        from facerec.library.postgres import PostgresPhotoStore
-
-        return PostgresPhotoStore(str(place), **options)
-    from facerec.library.sqlite import SQLitePhotoStore
-
-    return SQLitePhotoStore(place)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from facerec import __version__
-from facerec.service.config import ServiceConfig
+from facerec.service.config import API_PREFIX, ServiceConfig
 from facerec.service.errors import install_handlers
 from facerec.service.runtime import FaceService
 from facerec.service.uploads import BodyLimit
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["API_PREFIX", "create_app"]
 
 #: Where the API's routes live.
-API_PREFIX = "/api/v1"
 
 _DESCRIPTION = """Face detection, embedding, verification and identification against a gallery of people.
 

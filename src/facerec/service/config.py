@@ -11,7 +11,10 @@ from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError
 from facerec.images import DEFAULT_MAX_PIXELS
 
-__all__ = ["DEFAULT_MAX_UPLOAD_MB", "ServiceConfig", "is_loopback"]
+__all__ = ["API_PREFIX", "DEFAULT_MAX_UPLOAD_MB", "ServiceConfig", "is_loopback"]
+
+#: Where the JSON API is mounted (the web page at ``/`` calls it there).
+API_PREFIX = "/api/v1"
 
 #: The largest request body accepted, in megabytes (CompreFace's is 5).
 DEFAULT_MAX_UPLOAD_MB = 10.0

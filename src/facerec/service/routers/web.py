@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from facerec import __version__
+from facerec.service.config import API_PREFIX
 
 __all__ = ["mount", "page", "router", "templates"]
 
@@ -25,8 +26,6 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def page(request: Request) -> Any:
-    from facerec.service.app import API_PREFIX
-
     return templates.TemplateResponse(request, "index.html", {"version": __version__, "api": API_PREFIX})
 
 
