@@ -17,7 +17,6 @@ Queries are written once with ``?`` placeholders; :meth:`PhotoStore._sql` turns 
 from __future__ import annotations
 
 import abc
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -26,6 +25,9 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from facerec.filenames import display_path
+from facerec.gallery import records
+from facerec.gallery.records import box_to_text
 from facerec.library.records import ClusterSummary, LibraryError, PhotoResult, StoredFace
 from facerec.types import Box
 
@@ -41,24 +43,18 @@ SCHEMA_VERSION = 1
 EMBEDDING_DIM = 128
 
 
-def box_to_text(box: Box) -> str:
-    """A box as stored: ``"left,top,right,bottom"``."""
-    return f"{box.left},{box.top},{box.right},{box.bottom}"
-
-
 def box_from_text(text: str) -> Box:
-    """The inverse of :func:`box_to_text`."""
-    left, top, right, bottom = (int(v) for v in text.split(","))
-    return Box(left, top, right, bottom)
+    """A stored face's box (``"left,top,right,bottom"``, written by :func:`box_to_text`)."""
+    box = records.box_from_text(text)
+    if box is None:
+        raise LibraryError("a stored face has no box")
+    return box
 
 
 def storable_path(path: str) -> str:
-    """A path as text a database accepts: undecodable bytes of a file name become ``\\xNN`` escapes."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as text a database accepts: undecodable bytes of a file name become ``\\xNN`` escapes
+    (:func:`facerec.filenames.display_path`, the rule the gallery and the CLI use)."""
+    return display_path(path)
 
 
 @dataclass(frozen=True)
