@@ -19,7 +19,6 @@ import numpy.typing as npt
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
 from facerec.errors import ConfigurationError
 from facerec.files import IMAGE_SUFFIXES, find_images
-from facerec.gallery.search import ExactSearch
 from facerec.identification import (
     Candidate,
     Identification,
@@ -27,6 +26,7 @@ from facerec.identification import (
     faces_and_embeddings,
     name_faces,
 )
+from facerec.nearest import ExactSearch
 from facerec.types import UNKNOWN, Face
 
 __all__ = ["KnownPeople", "Match", "known_people_files"]

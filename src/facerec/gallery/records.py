@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from facerec.errors import ConfigurationError
 from facerec.identification import Candidate
+from facerec.nearest import EMBEDDING_DIM
 from facerec.types import Box
 
 __all__ = [
@@ -31,9 +32,6 @@ __all__ = [
     "check_metadata",
     "check_name",
 ]
-
-#: Length of the embeddings a gallery stores.
-EMBEDDING_DIM = 128
 
 #: A person given by id (``int``), by name (``str``) or as a :class:`Person` record.
 PersonRef = Union[int, str, "Person"]
