@@ -6,7 +6,7 @@ Quick start::
 
     with open_store("photos.sqlite") as store:          # or a postgresql:// DSN (the gallery's database)
         report = index_photos(store, ["~/Pictures"], workers=2)
-        print(report.progress.stored, "photos,", report.progress.faces, "faces")
+        stored, faces = report.progress.stored, report.progress.faces   # photos and faces indexed
 
 The pieces: :class:`PhotoStore` (the library's tables, SQLite or PostgreSQL, beside a gallery's);
 :func:`index_photos` (resumable, batched, failures recorded) with a :class:`LocalPool` of worker processes or a
