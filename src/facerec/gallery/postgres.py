@@ -41,7 +41,7 @@ from facerec.gallery.records import (
 from facerec.gallery.search import ANN_MIN_SAMPLES, DEFAULT_EF, as_queries, nearest_people
 from facerec.gallery.sql import SQLGallery
 
-__all__ = ["PostgresGallery"]
+__all__ = ["PostgresGallery", "check_schema_name", "redact_dsn"]
 
 #: 2 added the ``api_keys`` table (a layout-1 schema is upgraded when opened).
 SCHEMA_VERSION = 2
@@ -106,9 +106,19 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _redact(dsn: str) -> str:
-    """The DSN without its password."""
+def redact_dsn(dsn: str) -> str:
+    """The DSN without its password (for messages)."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
+
+
+def check_schema_name(schema: str) -> None:
+    """Refuse a schema name that is not a plain SQL identifier (it is written into statements).
+
+    Raises:
+        ConfigurationError: ``schema`` is not ``[A-Za-z_][A-Za-z0-9_]*`` of at most 63 characters.
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
+        raise ConfigurationError(f"schema must be a plain SQL identifier, got {schema!r}")
 
 
 class PostgresGallery(SQLGallery):
@@ -132,8 +142,7 @@ class PostgresGallery(SQLGallery):
     def __init__(self, dsn: str, *, schema: str = "facerec", create: bool = True, search_method: str = "auto",
                  ann_min_samples: int = ANN_MIN_SAMPLES, ef_search: int = DEFAULT_EF,
                  vacuum_on_remove: bool = True) -> None:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
-            raise ConfigurationError(f"schema must be a plain SQL identifier, got {schema!r}")
+        check_schema_name(schema)
         if search_method not in ("auto", "exact", "hnsw"):
             raise ConfigurationError(f"search_method must be 'auto', 'exact' or 'hnsw', got {search_method!r}")
         try:
@@ -144,7 +153,7 @@ class PostgresGallery(SQLGallery):
                                f"({exc})") from exc
         self.dsn = dsn
         self.schema = schema
-        self.location = f"{_redact(dsn)} (schema {schema})"
+        self.location = f"{redact_dsn(dsn)} (schema {schema})"
         self.search_method = search_method
         self.ann_min_samples = ann_min_samples
         self.ef_search = ef_search
@@ -156,7 +165,7 @@ class PostgresGallery(SQLGallery):
         try:
             self._conn: Any = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise GalleryError(f"cannot connect to {_redact(dsn)}: {str(exc).strip()}") from exc
+            raise GalleryError(f"cannot connect to {redact_dsn(dsn)}: {str(exc).strip()}") from exc
         try:
             self._setup(create, register_vector)
         except BaseException:
@@ -171,7 +180,7 @@ class PostgresGallery(SQLGallery):
             "SELECT to_regclass(%s) IS NOT NULL", (f"{s}.meta",)).fetchone()[0]
         if not exists:
             if not create:
-                raise GalleryError(f"no gallery in schema {s!r} of {_redact(self.dsn)}; enroll people first")
+                raise GalleryError(f"no gallery in schema {s!r} of {redact_dsn(self.dsn)}; enroll people first")
             try:
                 with self._conn.transaction():
                     # one creator at a time (two processes opening a new gallery together)
@@ -184,10 +193,10 @@ class PostgresGallery(SQLGallery):
         try:
             register_vector(self._conn)
         except self._psycopg.Error as exc:
-            raise GalleryError(f"pgvector is not usable in {_redact(self.dsn)}: {str(exc).strip()}") from exc
+            raise GalleryError(f"pgvector is not usable in {redact_dsn(self.dsn)}: {str(exc).strip()}") from exc
         meta = dict(self._conn.execute(f"SELECT key, value FROM {s}.meta").fetchall())
         if meta.get("format") != "facerec-gallery":
-            raise GalleryError(f"schema {s!r} of {_redact(self.dsn)} holds no facerec gallery")
+            raise GalleryError(f"schema {s!r} of {redact_dsn(self.dsn)} holds no facerec gallery")
         if int(meta.get("schema_version", "0")) > SCHEMA_VERSION:
             raise GalleryError(f"{self.location} has gallery layout {meta['schema_version']}, newer than this "
                                f"facerec reads ({SCHEMA_VERSION}); upgrade facerec")

@@ -6,7 +6,6 @@ ON CONFLICT DO NOTHING RETURNING``, their faces with one ``COPY ... FROM STDIN``
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from facerec.errors import ConfigurationError
+from facerec.gallery.postgres import check_schema_name, redact_dsn
 from facerec.library.records import LibraryError, PhotoResult
 from facerec.library.store import (
     EMBEDDING_DIM,
@@ -80,10 +79,6 @@ INSERT INTO {s}.library_meta(key, value) VALUES ('schema_version', '{version}') 
 """
 
 
-def _redact(dsn: str) -> str:
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
-
-
 def _vector_text(vector: npt.NDArray[np.float32]) -> str:
     """pgvector's text form, exact for float32 (``repr`` of each value round-trips)."""
     return "[" + ",".join(repr(float(v)) for v in np.asarray(vector, dtype=np.float32)) + "]"
@@ -104,8 +99,7 @@ class PostgresPhotoStore(PhotoStore):
     _PARAM = "%s"
 
     def __init__(self, dsn: str, *, schema: str = "facerec", **_: Any) -> None:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
-            raise ConfigurationError(f"schema must be a plain SQL identifier, got {schema!r}")
+        check_schema_name(schema)
         try:
             import psycopg
             from pgvector.psycopg import register_vector
@@ -114,13 +108,13 @@ class PostgresPhotoStore(PhotoStore):
                                f"pip install 'facerec[postgres]' ({exc})") from exc
         self.dsn = dsn
         self.schema = schema
-        self.location = f"{_redact(dsn)} (schema {schema})"
+        self.location = f"{redact_dsn(dsn)} (schema {schema})"
         self._psycopg = psycopg
         self._lock = threading.RLock()
         try:
             self._conn: Any = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise LibraryError(f"cannot connect to {_redact(dsn)}: {str(exc).strip()}") from exc
+            raise LibraryError(f"cannot connect to {redact_dsn(dsn)}: {str(exc).strip()}") from exc
         try:
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"facerec-library:{schema}",))
@@ -134,10 +128,7 @@ class PostgresPhotoStore(PhotoStore):
         except psycopg.Error as exc:
             self.close()
             raise LibraryError(f"cannot set up the photo library in {self.location}: {str(exc).strip()}") from exc
-        if version > SCHEMA_VERSION:
-            self.close()
-            raise LibraryError(f"{self.location} has photo-library layout {version}, newer than this facerec reads "
-                               f"({SCHEMA_VERSION}); upgrade facerec")
+        self._check_layout(version)
 
     def _table(self, name: str) -> str:
         return f"{self.schema}.library_{name}"

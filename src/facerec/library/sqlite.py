@@ -110,10 +110,7 @@ class SQLitePhotoStore(PhotoStore):
         except sqlite3.Error as exc:
             self.close()
             raise LibraryError(f"cannot open the photo library in {self.path}: {exc}") from exc
-        if version > SCHEMA_VERSION:
-            self.close()
-            raise LibraryError(f"{self.path} has photo-library layout {version}, newer than this facerec reads "
-                               f"({SCHEMA_VERSION}); upgrade facerec")
+        self._check_layout(version)
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -134,6 +134,13 @@ class PhotoStore(abc.ABC):
     def new_cluster(self) -> int:
         """Add an empty cluster; its id."""
 
+    def _check_layout(self, version: int) -> None:
+        """Close and refuse a library written by a newer facerec (its tables' layout ``version``)."""
+        if version > SCHEMA_VERSION:
+            self.close()
+            raise LibraryError(f"{self.location} has photo-library layout {version}, newer than this facerec reads "
+                               f"({SCHEMA_VERSION}); upgrade facerec")
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection (idempotent)."""
