@@ -128,7 +128,7 @@ class SQLiteGallery(SQLGallery):
         try:
             self._conn: sqlite3.Connection | None = sqlite3.connect(
                 self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False)
-            self._configure()
+            self._configure_waiting(timeout_s)
         except sqlite3.Error as exc:
             self._abandon()
             if not self._on_read_only_storage(exc):
@@ -175,6 +175,19 @@ class SQLiteGallery(SQLGallery):
         if self._conn is None:
             raise GalleryError(f"gallery {self.path} is closed")
         return self._conn
+
+    def _configure_waiting(self, timeout_s: float) -> None:
+        """:meth:`_configure`, waiting while another process holds the file: switching a new file to WAL can
+        answer "database is locked" at once, without SQLite's busy timeout (two enrolls creating one gallery)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._configure()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def _configure(self) -> None:
         c = self.conn
