@@ -1,8 +1,11 @@
-"""Speed of facerec against the reference library face_recognition 1.3.0, on the same photos and core, in one run.
+"""Speed of facerec against the reference library face_recognition 1.3.0, on the same photos and cores, in one run.
 
-Measured, per library, in one process, every library on one thread (``OMP_NUM_THREADS=1``, ONNX Runtime
-``threads=1``; dlib in the ``dlib-bin`` wheel is single-threaded); ``--core N`` also pins the process to core ``N``
-(what ``taskset -c N`` does):
+Measured, per library, in one process. face_recognition runs as shipped: dlib in the ``dlib-bin`` wheel is
+single-threaded, so it uses one core whatever the machine has. facerec runs as shipped too -- its default
+``FaceAnalyzer()`` splits HOG's pyramid over two threads and runs ONNX Runtime on one thread per core -- and, labelled
+separately, on one thread (``FaceAnalyzer(threads=1)``) and at full size on one thread (``max_side=None,
+threads=1``: dlib's exact scan, the default before detection on a 640-px copy). ``--core N`` pins the process to
+core ``N`` (what ``taskset -c N`` does; facerec's threads then share that core).
 
 1. **Per image** on face_recognition's own benchmark scene at 240p, 480p, 720p and 1080p
    (``face_recognition_test_images/examples/obama-*.jpg``): milliseconds to *detect* (face_recognition:
@@ -11,13 +14,10 @@ Measured, per library, in one process, every library on one thread (``OMP_NUM_TH
    ``FaceAnalyzer.analyze(img, faces)``: landmarks, chip and embedding), the photo already decoded.
 2. **End to end** over 1,000 LFW photos (the first 1,000 of ``pairs.txt``'s photos in name order): photos per
    second to load, detect and encode each photo (face_recognition: ``load_image_file`` + ``face_locations`` +
-   ``face_encodings``; facerec: ``FaceAnalyzer.analyze(path)``), one process, in interleaved chunks of 50 photos.
-   (The ``max_side`` configurations are left out here: LFW photos are 250 px, below the 640 px limit.)
-
-facerec is measured with its default ``FaceAnalyzer()`` (HOG upsample 1 and the default embedder) and, labelled
-separately, with each embedder named by ``--embedders`` and with detection on a copy downscaled to ``max_side``
-640 px (a speed/recall trade-off: faces under about 40 px at that scale are lost; the scene's face is large).
-Every embedder runs with one thread, so every figure is one core's work.
+   ``face_encodings``; facerec: ``FaceAnalyzer.analyze(path)`` one photo after another, and
+   ``BatchProcessor().run(paths)``, the command line's way: one photo per core at once, one set of models), one
+   process, in interleaved chunks of 50 photos. LFW photos are 250 px, below the 640 px copy, so detection there
+   is a full-size scan (its pyramid split over two threads by default).
 
 The libraries are measured **interleaved** (each repeat runs every configuration once, in rotating order) so that
 load from other processes on a shared machine falls on all of them alike; each figure is the median of the repeats,
@@ -50,8 +50,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,11 +63,14 @@ def _median_ms(samples: list[float]) -> float:
 
 
 class Config:
-    """One way to detect and encode: a label and three callables (detect, encode given detections, end to end)."""
+    """One way to detect and encode: a label and callables (detect, encode given detections, end to end on one
+    path, and ``many``: end to end on a list of paths, returning how many had a face)."""
 
-    def __init__(self, label: str, detect: Callable[[Any], Any], encode: Callable[[Any, Any], Any],
-                 end_to_end: Callable[[str], Any], count: Callable[[Any], int]) -> None:
+    def __init__(self, label: str, detect: Callable[[Any], Any] | None, encode: Callable[[Any, Any], Any] | None,
+                 end_to_end: Callable[[str], Any], count: Callable[[Any], int],
+                 many: Callable[[list[str]], int] | None = None) -> None:
         self.label, self.detect, self.encode, self.end_to_end, self.count = label, detect, encode, end_to_end, count
+        self.many = many or (lambda paths: sum(int(len(end_to_end(p)) > 0) for p in paths))
 
 
 def reference_config() -> Config:
@@ -93,22 +94,33 @@ def facerec_config(label: str, **options: Any) -> Config:
                   end_to_end=analyzer.analyze, count=len)
 
 
+def batch_config(label: str, **options: Any) -> Config:
+    """End to end only: :class:`facerec.BatchProcessor` in this process (one photo per core at once)."""
+    from facerec.batch import BatchProcessor
+
+    batch = BatchProcessor(**options)
+    return Config(label, detect=None, encode=None, count=len,
+                  end_to_end=lambda path: next(iter(batch.run([path]))).faces,
+                  many=lambda paths: sum(int(bool(r.faces)) for r in batch.run(paths)))
+
+
 def per_image(configs: list[Config], images: dict[str, np.ndarray], repeats: int) -> dict[str, dict[str, Any]]:
     """``{config: {size: {detect_ms, encode_ms, faces}}}``, medians of ``repeats`` interleaved runs."""
     samples: dict[tuple[str, str, str], list[float]] = {}
     faces: dict[tuple[str, str], int] = {}
+    configs = [c for c in configs if c.detect is not None]
     for size, img in images.items():
         for config in configs:  # warm-up, excluded
-            found = config.detect(img)
-            config.encode(img, found)
+            found = config.detect(img)  # type: ignore[misc]
+            config.encode(img, found)  # type: ignore[misc]
             faces[(config.label, size)] = config.count(found)
         for r in range(repeats):
             for i in range(len(configs)):
                 config = configs[(i + r) % len(configs)]
                 c0, t0 = time.process_time(), time.perf_counter()
-                found = config.detect(img)
+                found = config.detect(img)  # type: ignore[misc]
                 c1, t1 = time.process_time(), time.perf_counter()
-                config.encode(img, found)
+                config.encode(img, found)  # type: ignore[misc]
                 c2, t2 = time.process_time(), time.perf_counter()
                 samples.setdefault((config.label, size, "detect"), []).append(t1 - t0)
                 samples.setdefault((config.label, size, "encode"), []).append(t2 - t1)
@@ -140,8 +152,7 @@ def end_to_end(configs: list[Config], paths: list[str], chunk: int = 50) -> dict
         for i in range(len(configs)):
             config = configs[(i + n) % len(configs)]
             c0, t0 = time.process_time(), time.perf_counter()
-            for path in part:
-                found[config.label] += int(len(config.end_to_end(path)) > 0)
+            found[config.label] += config.many(part)
             elapsed[config.label] += time.perf_counter() - t0
             cpu[config.label] += time.process_time() - c0
         done = begin + len(part)
@@ -195,10 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"shared data folder (default {DEFAULT_DATA})")
     parser.add_argument("--repeats", type=int, default=15, help="timed repeats per image and config (median)")
     parser.add_argument("--lfw-count", type=int, default=1000, help="LFW photos for the end-to-end rate (0: skip)")
-    parser.add_argument("--embedders", default="dlib,onnx", help="facerec embedders to show besides the default")
+    parser.add_argument("--embedders", default="", help="other facerec embedders to show (e.g. dlib)")
     parser.add_argument("--core", type=int, default=-1,
-                        help="pin the process to this CPU core (default -1: no pinning; every configuration is "
-                             "single-threaded either way)")
+                        help="pin the process to this CPU core (default -1: no pinning; facerec's threads then "
+                             "share it)")
     parser.add_argument("--json", type=Path, default=None, help="write every number here as JSON")
     args = parser.parse_args(argv)
 
@@ -209,21 +220,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from facerec.analyzer import DEFAULT_EMBEDDER
     from facerec.evaluation import read_pairs
 
-    threads = {"onnx": {"threads": 1}}
+    cores = os.cpu_count()
     configs = [reference_config(),
-               facerec_config(f"facerec default (FaceAnalyzer(), embedder {DEFAULT_EMBEDDER})",
-                              embedder_options=threads.get(DEFAULT_EMBEDDER))]
-    configs.append(facerec_config(f"facerec preset accurate (FaceAnalyzer(preset='accurate'), {DEFAULT_EMBEDDER})",
-                                  preset="accurate", embedder_options=threads.get(DEFAULT_EMBEDDER)))
+               facerec_config(f"facerec default (FaceAnalyzer(): {MAX_SIDE}-px copy, {cores} threads)"),
+               batch_config(f"facerec BatchProcessor() ({cores} photos at once, 1 thread each)"),
+               facerec_config("facerec default on 1 thread (FaceAnalyzer(threads=1))", threads=1),
+               facerec_config("facerec full size on 1 thread (max_side=None, threads=1; dlib's exact scan)",
+                              max_side=None, threads=1),
+               facerec_config(f"facerec preset accurate (FaceAnalyzer(preset='accurate'): full size, {cores} threads)",
+                              preset="accurate")]
     for name in [n.strip() for n in args.embedders.split(",") if n.strip()]:
         if name not in facerec.list_embedders():
             sys.stderr.write(f"embedder {name!r} not available, skipped\n")
             continue
         if name != DEFAULT_EMBEDDER:
-            configs.append(facerec_config(f"facerec, embedder {name}", embedder=name,
-                                          embedder_options=threads.get(name)))
-        configs.append(facerec_config(f"facerec, embedder {name}, max_side {MAX_SIDE}", embedder=name,
-                                      max_side=MAX_SIDE, embedder_options=threads.get(name)))
+            configs.append(facerec_config(f"facerec, embedder {name}", embedder=name))
 
     examples = args.data / "face_recognition_test_images" / "examples"
     images = {size: facerec.load_image(examples / f"obama-{size}.jpg") for size in SIZES}
@@ -239,8 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.lfw_count:
         pairs = read_pairs(args.data / "lfw" / "pairs.txt")
         paths = [str(p) for p in list(pairs.paths(args.data / "lfw").values())[: args.lfw_count]]
-        # LFW photos are 250 x 250: max_side 640 changes nothing there, so those configurations are not rerun
-        result["end_to_end"] = end_to_end([c for c in configs if "max_side" not in c.label], paths)
+        result["end_to_end"] = end_to_end(configs, paths)
     result["machine"]["load_average_end"] = os.getloadavg()
     print(markdown(result) if args.lfw_count else json.dumps(result["per_image"], indent=1))
     print(f"\nload average at start {result['machine']['load_average_start']}, at end "

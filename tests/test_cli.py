@@ -95,7 +95,7 @@ def test_unknown_detector_is_a_usage_error(test_images: Path) -> None:
 
 # -- detect, landmarks, embed ----------------------------------------------------------------------------------
 def test_detect_table_on_reference_photos(test_images: Path) -> None:
-    result = invoke("detect", test_images / "obama.jpg", test_images / "biden.jpg")
+    result = invoke("detect", "--max-side", "0", test_images / "obama.jpg", test_images / "biden.jpg")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["FILE", "FACE", "LEFT", "TOP", "RIGHT", "BOTTOM", "SCORE"]
@@ -105,12 +105,12 @@ def test_detect_table_on_reference_photos(test_images: Path) -> None:
 
 def test_detect_json_and_csv_parse(tmp_path: Path, test_images: Path) -> None:
     grey = write_faceless(tmp_path / "grey.png")
-    document = json.loads(invoke("detect", "--json", test_images / "obama.jpg", grey).stdout)
+    document = json.loads(invoke("detect", "--json", "--max-side", "0", test_images / "obama.jpg", grey).stdout)
     first, second = document["files"]
     assert (first["width"], first["height"]) == (910, 1137)
     assert first["faces"][0]["box"] == {"left": 349, "top": 142, "right": 617, "bottom": 409}
     assert second["faces"] == [] and document["errors"] == []
-    rows = csv_rows(invoke("detect", "--csv", test_images / "obama.jpg", grey).stdout)
+    rows = csv_rows(invoke("detect", "--csv", "--max-side", "0", test_images / "obama.jpg", grey).stdout)
     assert [(r["face"], r["left"]) for r in rows] == [("1", "349"), ("", "")]
     assert float(rows[0]["score"]) > 0
 
@@ -165,7 +165,7 @@ def test_only_bad_files_exits_2_without_output(tmp_path: Path, test_images: Path
 
 # -- verify ----------------------------------------------------------------------------------------------------
 def test_verify_same_person_exits_0(test_images: Path) -> None:
-    result = invoke("verify", test_images / "obama.jpg", test_images / "obama2.jpg")
+    result = invoke("verify", "--max-side", "0", test_images / "obama.jpg", test_images / "obama2.jpg")
     assert result.exit_code == 0
     row = result.stdout.splitlines()[1].split()  # the blank PROBABILITY cell takes no word
     assert row[-3:] == ["same", "349,142,617,409", "171,290,438,558"]  # RESULT, then the faces compared

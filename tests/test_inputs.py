@@ -78,7 +78,7 @@ def test_detect_a_folder_of_extensionless_gifs_and_a_video(tmp_path: Path, test_
 
 def test_dash_reads_one_image_from_stdin(test_images: Path) -> None:
     data = (test_images / "obama.jpg").read_bytes()
-    result = CliRunner().invoke(cli, ["detect", "--json", "-"], input=data)
+    result = CliRunner().invoke(cli, ["detect", "--json", "--max-side", "0", "-"], input=data)
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert [f["file"] for f in document["files"]] == ["-"]
@@ -102,7 +102,8 @@ def test_verify_shows_the_faces_it_compared_and_notes_several(tmp_path: Path, te
     pair = tmp_path / "pair.jpg"
     montage.save(pair, quality=92)
     runner = CliRunner()
-    result = runner.invoke(cli, ["verify", "--json", "--pick", "central", str(test_images / "obama.jpg"), str(pair)])
+    result = runner.invoke(cli, ["verify", "--json", "--pick", "central", "--max-side", "0",
+                                 str(test_images / "obama.jpg"), str(pair)])
     document = json.loads(result.stdout)
     assert document["faces"]["a"] == {"box": {"left": 349, "top": 142, "right": 617, "bottom": 409}, "found": 1}
     assert document["faces"]["b"]["found"] == 2
@@ -110,7 +111,8 @@ def test_verify_shows_the_faces_it_compared_and_notes_several(tmp_path: Path, te
     box = document["faces"]["b"]["box"]
     assert note == (f"facerec: {pair}: 2 faces; compared the central one (box {box['left']},{box['top']},"
                     f"{box['right']},{box['bottom']}; --pick largest|central|best chooses)")
-    largest = json.loads(runner.invoke(cli, ["verify", "--json", str(test_images / "obama.jpg"), str(pair)]).stdout)
+    largest = json.loads(runner.invoke(cli, ["verify", "--json", "--max-side", "0", str(test_images / "obama.jpg"),
+                                             str(pair)]).stdout)
     boxes = {json.dumps(d["faces"]["b"]["box"]) for d in (document, largest)}
     assert len(boxes) == 2  # --pick changes the face compared
     assert {d["same"] for d in (document, largest)} == {True, False}

@@ -23,19 +23,31 @@ CHIN = [(369, 220), (372, 254), (378, 289), (384, 322), (395, 353), (414, 382), 
     ],
 )
 def test_hog_boxes_exact(test_images: Path, name: str, css: tuple[int, int, int, int]) -> None:
-    faces = facerec.detect_faces(test_images / name)
+    faces = facerec.detect_faces(test_images / name, max_side=None)  # full size: face_recognition's own scan
     assert [f.box.css() for f in faces] == [css]
     assert faces[0].detector == "hog" and faces[0].score > 0
 
 
+@pytest.mark.parametrize("name", ["obama.jpg", "obama_partial_face2.jpg", "32bit.png"])
+def test_default_detects_big_photos_on_a_copy_close_to_the_full_scan(test_images: Path, name: str) -> None:
+    """The default scans a 640-px copy of these 1137 x 910 photos: another box of the same face (HOG's boxes are
+    coarser on the copy), landmarks and chip from the full photo, an embedding under 0.1 away."""
+    (full,) = facerec.embed_faces(test_images / name, max_side=None)  # full size: face_recognition's own scan
+    (copy,) = facerec.embed_faces(test_images / name)
+    assert copy.box != full.box
+    assert copy.box.iou(full.box) > 0.7
+    assert full.embedding is not None and copy.embedding is not None
+    assert 0 < float(np.linalg.norm(copy.embedding - full.embedding)) < 0.1  # one person's photos: ~0.3-0.4 apart
+
+
 def test_hog_rgba_png(test_images: Path) -> None:
-    faces = facerec.detect_faces(test_images / "32bit.png")
+    faces = facerec.detect_faces(test_images / "32bit.png", max_side=None)
     assert len(faces) == 1
     assert (faces[0].box.top, faces[0].box.bottom) == (290, 558)
 
 
 def test_landmarks_68_chin_and_groups(test_images: Path) -> None:
-    (face,) = facerec.face_landmarks(test_images / "obama.jpg")
+    (face,) = facerec.face_landmarks(test_images / "obama.jpg", max_side=None)
     assert face.landmarks is not None and face.landmarks.shape == (68, 2)
     groups = face.landmark_groups()
     assert groups["chin"] == CHIN
@@ -45,7 +57,7 @@ def test_landmarks_68_chin_and_groups(test_images: Path) -> None:
 
 
 def test_landmarks_5_nose_tip(test_images: Path) -> None:
-    (face,) = facerec.face_landmarks(test_images / "obama.jpg", points=5)
+    (face,) = facerec.face_landmarks(test_images / "obama.jpg", points=5, max_side=None)
     assert face.landmark_groups()["nose_tip"] == [(496, 295)]
 
 
@@ -136,8 +148,8 @@ def test_cnn_fallback_only_when_hog_finds_nothing(test_images: Path, shared_data
     misses = ["Abdoulaye_Wade/Abdoulaye_Wade_0003.jpg", "Billy_Andrade/Billy_Andrade_0001.jpg"]
     for name in misses:
         path = shared_data / "lfw" / "images" / name
-        assert facerec.FaceAnalyzer(fallback_detector=None).detect(path) == []
-        faces = facerec.FaceAnalyzer().analyze(path)
+        assert facerec.FaceAnalyzer(fallback_detector=None, max_side=None).detect(path) == []
+        faces = facerec.FaceAnalyzer(max_side=None).analyze(path)
         assert faces and faces[0].detector == "cnn" and faces[0].embedding is not None
     assert facerec.FaceAnalyzer().detect(test_images / "obama.jpg")[0].detector == "hog"
 

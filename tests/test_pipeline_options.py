@@ -93,7 +93,7 @@ def test_pipeline_preset_fills_in_what_is_not_given() -> None:
 def test_pipeline_options_change_what_embed_computes(test_images: Path) -> None:
     photo = str(test_images / "obama.jpg")
     runner = CliRunner()
-    plain = runner.invoke(cli, ["embed", photo, "--json", "--no-flip", "--quiet"])
+    plain = runner.invoke(cli, ["embed", photo, "--json", "--no-flip", "--max-side", "0", "--quiet"])
     flipped = runner.invoke(cli, ["embed", photo, "--json", "--quiet"])
     assert plain.exit_code == 0 and flipped.exit_code == 0, plain.output + flipped.output
     a = json.loads(plain.output)["files"][0]["faces"][0]["embedding"]
@@ -102,7 +102,8 @@ def test_pipeline_options_change_what_embed_computes(test_images: Path) -> None:
     from facerec.compat.face_recognition import api
 
     reference = api.face_encodings(api.load_image_file(photo))[0]
-    assert max(abs(x - y) for x, y in zip(a, reference)) < 1e-5  # --no-flip is face_recognition's embedding
+    # --no-flip at full size (--max-side 0) is face_recognition's embedding
+    assert max(abs(x - y) for x, y in zip(a, reference)) < 1e-5
 
 
 def test_pipeline_options_train_refuses_what_it_cannot_apply(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ runner and the recognition data use it, so all paths give identical results and 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facerec.alignment import CHIP_PADDING, CHIP_SIZE, Landmarker, face_chips
-from facerec.detection import DETECTORS, Detector, create_detector, detect
+from facerec.detection import DEFAULT_MAX_SIDE, DETECTORS, Detector, create_detector, detect
 from facerec.embedding import EMBEDDERS, Embedder, create_embedder, embed_chips
 from facerec.errors import ConfigurationError
 from facerec.images import DEFAULT_MAX_PIXELS, ImageInput, load_image
@@ -61,8 +62,9 @@ def pick_face(faces: Sequence[Face], image_shape: tuple[int, ...], how: FacePick
 
 #: The defaults of the options a preset may set (a preset's value applies where the option is left at these).
 _DEFAULTS: dict[str, Any] = {"detector": DEFAULT_DETECTOR, "embedder": DEFAULT_EMBEDDER, "upsample": 1,
-                             "max_side": None, "min_face_size_px": 0, "fallback_detector": DEFAULT_FALLBACK_DETECTOR,
-                             "landmarks": 5, "num_jitters": 1, "flip": DEFAULT_FLIP}
+                             "max_side": DEFAULT_MAX_SIDE, "min_face_size_px": 0,
+                             "fallback_detector": DEFAULT_FALLBACK_DETECTOR, "landmarks": 5, "num_jitters": 1,
+                             "flip": DEFAULT_FLIP}
 
 
 class FaceAnalyzer:
@@ -74,8 +76,13 @@ class FaceAnalyzer:
         upsample: times to double the image before detecting (0-4). 1 (the default) finds faces down to about
             40 px with HOG; 0 is 4x faster and finds faces of 80 px and up.
         min_face_size_px: ignore faces narrower than this many pixels (0 keeps all).
-        max_side: detect on a copy downscaled so its longer side is at most this many pixels (``None``: full
-            size). Boxes are mapped back, and landmarks and chips are taken from the full-size image.
+        max_side: detect on a copy downscaled so its longer side is at most this many pixels (default 640; ``None``:
+            full size, as face_recognition does). Boxes are mapped back, and landmarks and chips are taken from the
+            full-size image. A 1080p photo then costs what a 640 x 360 one costs; the copy shows faces down to about
+            1/16 of the photo's longer side (see ``refine`` for the rest).
+        refine: when the downscaled copy shows no face, or only faces near the smallest it can show, detect again
+            on the full-size photo (on by default: the full scan is paid only where it can find more; see
+            :mod:`facerec.detection`).
         fallback_detector: a second detector tried only when the first finds no face (default ``"cnn"`` behind
             ``"hog"``: HOG's speed, with the CNN for the photos HOG misses; ``None`` for none; ignored when it
             is the same as ``detector``).
@@ -102,7 +109,7 @@ class FaceAnalyzer:
     """
 
     def __init__(self, *, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
-                 min_face_size_px: int = 0, max_side: int | None = None,
+                 min_face_size_px: int = 0, max_side: int | None = DEFAULT_MAX_SIDE, refine: bool = True,
                  fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
                  flip: bool = DEFAULT_FLIP, keep_chips: bool = False,
                  detector_options: dict[str, Any] | None = None,
@@ -131,7 +138,10 @@ class FaceAnalyzer:
         self.embedder_name = embedder
         self.upsample = upsample
         self.min_face_size_px = min_face_size_px
+        if max_side is not None and max_side < 16:
+            raise ConfigurationError(f"max_side must be at least 16 pixels (or None for full size), got {max_side}")
         self.max_side = max_side
+        self.refine = refine
         self.fallback_detector_name = fallback_detector if fallback_detector != detector else None
         self.landmark_points = landmarks
         self.num_jitters = num_jitters
@@ -151,7 +161,8 @@ class FaceAnalyzer:
 
     def __repr__(self) -> str:
         return (f"FaceAnalyzer(detector={self.detector_name!r}, embedder={self.embedder_name!r}, "
-                f"upsample={self.upsample}, landmarks={self.landmark_points}, num_jitters={self.num_jitters}, "
+                f"upsample={self.upsample}, max_side={self.max_side}, landmarks={self.landmark_points}, "
+                f"num_jitters={self.num_jitters}, "
                 f"flip={self.flip}, fallback_detector={self.fallback_detector_name!r})")
 
     @property
@@ -209,8 +220,19 @@ class FaceAnalyzer:
         return self._part("fallback", lambda: create_detector(name, **options))  # type: ignore[no-any-return]
 
     def _with_threads(self, registry: Registry[Any], name: str, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` for part ``name``, with the analyzer's ``threads`` when the part takes it."""
-        if self.threads is None or not registry.takes_threads(name):
+        """``options`` for part ``name``, with the analyzer's ``threads`` when the part takes it.
+
+        HOG also gets ``split_pyramid``: with ``max_side`` set (the default) it scans its pyramid in two parts,
+        run on two threads when ``threads`` (``None``: one per core) allows, one after the other otherwise -- the
+        same boxes either way; at full size (``max_side=None``) it is dlib's scan, box for box (what
+        face_recognition does). See :class:`facerec.detection.hog.HogDetector`.
+        """
+        if not registry.takes_threads(name):
+            return options
+        if registry is DETECTORS and name == "hog":
+            return {"split_pyramid": self.max_side is not None, "threads": self.threads or os.cpu_count() or 1,
+                    **options}
+        if self.threads is None:
             return options
         return {"threads": self.threads, **options}
 
@@ -234,7 +256,7 @@ class FaceAnalyzer:
 
     def _run_detector(self, detector: Detector, rgb: npt.NDArray[np.uint8]) -> list[tuple[Detection, Box]]:
         return detect(detector, rgb, upsample=self.upsample, min_face_size_px=self.min_face_size_px,
-                      max_side=self.max_side)
+                      max_side=self.max_side, refine=self.refine)
 
     def landmarks(self, image: ImageInput, faces: Sequence[Face | Box] | None = None, *,
                   points: int = 68) -> list[Face]:
@@ -300,7 +322,7 @@ def _shared(detector: str, embedder: str, upsample: int, min_face_size_px: int, 
 
 
 def get_analyzer(*, detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
-                 min_face_size_px: int = 0, max_side: int | None = None,
+                 min_face_size_px: int = 0, max_side: int | None = DEFAULT_MAX_SIDE,
                  fallback_detector: str | None = DEFAULT_FALLBACK_DETECTOR, landmarks: int = 5, num_jitters: int = 1,
                  flip: bool = DEFAULT_FLIP, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> FaceAnalyzer:
     """The shared analyzer for these options (created once per distinct set, models loaded on first use; safe to

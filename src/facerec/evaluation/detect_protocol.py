@@ -264,6 +264,7 @@ class DetectionResult:
     Attributes:
         detector: its name.
         upsample: the upsampling used.
+        max_side: the longer side of the copy detected on first (``None``: full size).
         precision, recall: over all detections the detector returned.
         ap: average precision at the images' IoU thresholds.
         ms_per_image: mean detection time (image loading excluded).
@@ -274,6 +275,7 @@ class DetectionResult:
 
     detector: str
     upsample: int
+    max_side: int | None
     precision: float
     recall: float
     ap: float
@@ -286,13 +288,15 @@ class DetectionResult:
     per_image: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return {"detector": self.detector, "upsample": self.upsample, "precision": self.precision,
-                "recall": self.recall, "ap": self.ap, "ms_per_image": self.ms_per_image, "n_faces": self.n_faces,
-                "n_detections": self.n_detections, "n_true_positives": self.n_true_positives}
+        return {"detector": self.detector, "upsample": self.upsample, "max_side": self.max_side,
+                "precision": self.precision, "recall": self.recall, "ap": self.ap, "ms_per_image": self.ms_per_image,
+                "n_faces": self.n_faces, "n_detections": self.n_detections,
+                "n_true_positives": self.n_true_positives}
 
 
 def evaluate_detector(images: Sequence[GroundTruth], detector: str, *, upsample: int = 1,
-                      progress: Callable[[int], None] | None = None, repeats: int = 1) -> DetectionResult:
+                      progress: Callable[[int], None] | None = None, repeats: int = 1,
+                      max_side: int | None = 640, refine: bool = True) -> DetectionResult:
     """Run detector ``detector`` on every annotated photo and score it.
 
     Args:
@@ -301,13 +305,18 @@ def evaluate_detector(images: Sequence[GroundTruth], detector: str, *, upsample:
         upsample: times to double the image first (1 is typical).
         progress: called with 1 after each photo.
         repeats: time each photo this many times and keep the fastest (detections come from the first run).
+        max_side: detect on a copy of at most this longer side (``None``: full size), refined at full size where
+            the copy shows no face or faces near its limit when ``refine`` (what :class:`facerec.FaceAnalyzer` does
+            by default with 640; see :func:`facerec.detection.detect`).
     """
-    from facerec.detection import create_detector, detect
+    from facerec.analyzer import FaceAnalyzer
+    from facerec.detection import detect
     from facerec.images import load_image
 
     if not images:
         raise ConfigurationError("no annotated photos")
-    backend = create_detector(detector)
+    # the detector as the pipeline makes it for these settings (HOG split over the cores unless at full size)
+    backend = FaceAnalyzer(detector=detector, max_side=max_side, fallback_detector=None).detector
     all_scores: list[FloatArray] = []
     all_tp: list[BoolArray] = []
     n_faces = 0
@@ -320,7 +329,7 @@ def evaluate_detector(images: Sequence[GroundTruth], detector: str, *, upsample:
         found: list[Any] = []
         for attempt in range(max(repeats, 1)):
             start = time.perf_counter()
-            result = detect(backend, rgb, upsample=upsample)
+            result = detect(backend, rgb, upsample=upsample, max_side=max_side, refine=refine)
             best = min(best, time.perf_counter() - start)
             if attempt == 0:
                 found = result
@@ -343,7 +352,7 @@ def evaluate_detector(images: Sequence[GroundTruth], detector: str, *, upsample:
     n_det = int(tp_all.size)
     n_tp = int(tp_all.sum())
     return DetectionResult(
-        detector=detector, upsample=upsample,
+        detector=detector, upsample=upsample, max_side=max_side,
         precision=n_tp / n_det if n_det else float("nan"),
         recall=n_found / n_faces if n_faces else float("nan"),
         ap=average_precision(scores_all, tp_all, n_faces),

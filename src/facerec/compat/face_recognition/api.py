@@ -79,7 +79,8 @@ def _analyzer(detector: str = "hog") -> FaceAnalyzer:
         with _lock:
             engine = _analyzers.get(detector)
             if engine is None:
-                engine = FaceAnalyzer(detector=detector, fallback_detector=None, flip=False, threads=_threads)
+                engine = FaceAnalyzer(detector=detector, fallback_detector=None, flip=False, max_side=None,
+                                      threads=_threads)
                 _analyzers[detector] = engine
     return engine
 
