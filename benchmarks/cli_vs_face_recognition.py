@@ -11,8 +11,9 @@ the machine's defaults of each tool, interleaved over ``--repeats`` rounds (the 
   ``face_recognition`` command above does that work and more, so the ratio understates facerec's).
 
 KNOWN is the first photo of each of the first ``--known`` LFW people with at least two photos, named after the
-person (face_recognition names people by file name); UNKNOWN holds ``--photos`` other photos of LFW people, in
-name order. Both are folders of symbolic links made in a temporary folder.
+person (face_recognition names people by file name); UNKNOWN holds ``--photos`` other photos (those people's other
+photos, then the next people's, in name order). Both are copies in a temporary folder (facerec does not follow
+links that leave a folder).
 
 Run from the repository root (face_recognition installed beside dlib-bin, see speed_vs_face_recognition.py)::
 
@@ -38,23 +39,24 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
 
 def _folders(lfw: Path, known: int, photos: int, into: Path) -> tuple[Path, Path]:
-    people = sorted(p for p in (lfw / "lfw").iterdir() if p.is_dir()) if (lfw / "lfw").is_dir() else \
-        sorted(p for p in lfw.iterdir() if p.is_dir())
+    people = sorted(p for p in (lfw / "images").iterdir() if p.is_dir())
     known_dir, unknown_dir = into / "known", into / "unknown"
     known_dir.mkdir()
     unknown_dir.mkdir()
     chosen = 0
     rest: list[Path] = []
-    for person in people:
+    for person in people:  # the known people's other photos first, then everybody else's
         files = sorted(person.glob("*.jpg"))
         if len(files) >= 2 and chosen < known:
-            (known_dir / f"{person.name}.jpg").symlink_to(files[0].resolve())
+            shutil.copyfile(files[0], known_dir / f"{person.name}.jpg")
             chosen += 1
             rest += files[1:]
+        elif chosen >= known:
+            rest += files
         if chosen >= known and len(rest) >= photos:
             break
     for file in rest[:photos]:
-        (unknown_dir / file.name).symlink_to(file.resolve())
+        shutil.copyfile(file, unknown_dir / file.name)
     return known_dir, unknown_dir
 
 

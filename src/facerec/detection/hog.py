@@ -20,9 +20,11 @@ detection (``max_side=None``), which is what face_recognition does.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,26 +52,59 @@ _IOU = 0.5
 _COVERED = 0.95
 
 
+@functools.lru_cache(maxsize=1)
+def _detector_files() -> tuple[str, str]:
+    """dlib's frontal face detector serialized to a file, and its top-levels variant beside it.
+
+    ``dlib.get_frontal_face_detector()`` decodes the detector from dlib's binary (about 0.26 s each time), while
+    loading the serialized file takes about 1 ms: so the detector is decoded once, written under
+    :func:`facerec.models.cache_dir` (keyed by dlib's version; written to a temporary file and renamed, so
+    concurrent processes never read half a file; a temporary folder when the cache cannot be written), and every
+    instance after that is loaded from the file.
+    """
+    import dlib
+
+    from facerec.models import cache_dir
+
+    name = f"frontal-dlib-{dlib.__version__}"
+    try:
+        folder = cache_dir() / "hog"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.mkdtemp(prefix="facerec-hog-"))
+    full, top = folder / f"{name}.svm", folder / f"{name}-top{TOP_LEVELS}.svm"
+    if not (full.is_file() and top.is_file()):
+        scratch = Path(tempfile.mkdtemp(prefix="facerec-hog-"))
+        made = scratch / "frontal.svm"
+        dlib.get_frontal_face_detector().save(str(made))
+        data = made.read_bytes()
+        if data[_LEVELS_AT:_LEVELS_AT + len(_NO_LIMIT)] != _NO_LIMIT:
+            raise RuntimeError("dlib's serialized face detector has an unexpected layout")
+        limited = data[:_LEVELS_AT] + bytes([1, TOP_LEVELS]) + data[_LEVELS_AT + len(_NO_LIMIT):]
+        for target, content in ((full, data), (top, limited)):
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content)
+                os.replace(tmp, target)
+            except OSError:  # a read-only cache: keep the copies in the scratch folder
+                target = scratch / target.name
+                target.write_bytes(content)
+                full, top = (target, top) if content is data else (full, target)
+    return str(full), str(top)
+
+
 def _make_dlib_hog() -> Any:
     import dlib
 
-    return dlib.get_frontal_face_detector()
+    return dlib.fhog_object_detector(_detector_files()[0])
 
 
 def _make_top_levels() -> Any:
     """dlib's frontal face detector limited to the first :data:`TOP_LEVELS` pyramid levels."""
     import dlib
 
-    with tempfile.TemporaryDirectory(prefix="facerec-hog-") as folder:
-        path = os.path.join(folder, "frontal.svm")
-        dlib.get_frontal_face_detector().save(path)
-        with open(path, "rb") as file:
-            data = file.read()
-        if data[_LEVELS_AT:_LEVELS_AT + len(_NO_LIMIT)] != _NO_LIMIT:
-            raise RuntimeError("dlib's serialized face detector has an unexpected layout")
-        with open(path, "wb") as file:
-            file.write(data[:_LEVELS_AT] + bytes([1, TOP_LEVELS]) + data[_LEVELS_AT + len(_NO_LIMIT):])
-        return dlib.fhog_object_detector(path)
+    return dlib.fhog_object_detector(_detector_files()[1])
 
 
 def _overlaps(a: Box, b: Box) -> bool:
@@ -95,8 +130,8 @@ class HogDetector:
     """dlib's ``get_frontal_face_detector`` (HOG features + linear SVM, five poses).
 
     Safe to share between threads: dlib's detector object loads each image into itself while it runs, so every
-    concurrent caller borrows its own copy from an :class:`~facerec.concurrency.InstancePool` (about 0.4 s to make
-    one, a few MB each; threads then detect in parallel).
+    concurrent caller borrows its own copy from an :class:`~facerec.concurrency.InstancePool` (a few MB each, loaded
+    in about 1 ms from the file :func:`_detector_files` writes once; threads then detect in parallel).
 
     Args:
         adjust_threshold: added to the SVM's decision threshold; higher finds fewer, surer faces (typical 0.0,
