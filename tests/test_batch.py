@@ -197,3 +197,22 @@ def test_worker_analyzers_run_every_onnx_part_on_one_thread(monkeypatch: pytest.
     own = facerec.FaceAnalyzer(detector="hog", threads=1, embedder_options={"threads": 2})
     assert own.embedder.threads == 2  # type: ignore[attr-defined]
     assert own.detector is not None
+
+
+def test_threads_give_the_serial_answers_in_order(tmp_path: Path, test_images: Path) -> None:
+    """One photo per thread, one set of models: the same results, in the same order, bad files included."""
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes((test_images / "obama.jpg").read_bytes()[:2000])
+    photos = [test_images / n for n in ("obama.jpg", "biden.jpg", "obama2.jpg", "32bit.png", "obama3.jpg")]
+    files = [*photos[:2], bad, *photos[2:]] * 2
+    serial = list(BatchProcessor(threads=1).run(files))
+    threaded = list(BatchProcessor(threads=3).run(files))
+    assert [r.path for r in threaded] == files
+    assert [r.error is None for r in threaded] == [f != bad for f in files]
+    for a, b in zip(serial, threaded):
+        assert [f.box for f in a.faces] == [f.box for f in b.faces]
+        for fa, fb in zip(a.faces, b.faces):
+            assert fa.embedding is not None and fb.embedding is not None
+            assert np.array_equal(fa.embedding, fb.embedding)
+    with pytest.raises(facerec.ConfigurationError):
+        BatchProcessor(threads=-1)
