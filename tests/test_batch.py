@@ -14,6 +14,7 @@ import facerec
 from facerec.batch import (
     UNKNOWN,
     BatchProcessor,
+    FileResult,
     KnownPeople,
     annotated_paths,
     draw_faces,
@@ -216,3 +217,31 @@ def test_threads_give_the_serial_answers_in_order(tmp_path: Path, test_images: P
             assert np.array_equal(fa.embedding, fb.embedding)
     with pytest.raises(facerec.ConfigurationError):
         BatchProcessor(threads=-1)
+
+
+def test_threads_work_on_a_big_photo_alone_and_keep_the_order(tmp_path: Path, test_images: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import facerec.batch as batch_module
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (3000, 3000), (128, 128, 128)).save(big)
+    assert batch_module._header_pixels(big) == 9_000_000
+    assert batch_module._header_pixels(tmp_path / "missing.jpg") == 0
+    seen: list[tuple[str, int]] = []
+    real = batch_module.process_file
+
+    def spy(analyzer: object, path: Path, **options: object) -> FileResult:
+        import threading
+
+        seen.append((Path(path).name, threading.get_ident()))
+        return real(analyzer, path, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch_module, "process_file", spy)
+    files = [test_images / "obama.jpg", test_images / "biden.jpg", big, test_images / "obama2.jpg"]
+    results = list(BatchProcessor(threads=2).run(files))
+    assert [r.path for r in results] == files
+    assert results[2].ok and results[2].faces == () and len(results[0].faces) == 1
+    import threading
+
+    assert (big.name, threading.get_ident()) in seen  # worked on in the calling thread, the others done first
+    assert [name for name, _ in seen].index(big.name) == 2

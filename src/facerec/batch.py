@@ -22,6 +22,7 @@ import inspect
 import math
 import multiprocessing
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -220,6 +221,23 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
 
 
 # -- many files ----------------------------------------------------------------------------------------------------
+#: With several photo threads, a photo above this many pixels (read from its header) is worked on alone.
+ALONE_PIXELS = 8_000_000
+
+
+def _header_pixels(path: Path) -> int:
+    """The pixel count a file's header declares (0 when it cannot be read: :func:`process_file` reports why)."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                return int(image.size[0]) * int(image.size[1])
+    except Exception:
+        return 0
+
+
 def _shared_analyzer(options: dict[str, Any]) -> FaceAnalyzer:
     """The flat API's shared analyzer for these options (models loaded once per process), or a new one for options
     the shared analyzers do not take."""
@@ -348,12 +366,19 @@ class BatchProcessor:
 
     def _threaded(self, files: list[Path], options: list[dict[str, Any]]) -> Iterator[FileResult]:
         """:func:`process_file` on ``self.threads`` threads, results in order, at most two per thread in flight
-        (so memory holds a few decoded photos whatever the number of files)."""
+        (so memory holds a few decoded photos whatever the number of files). A photo above
+        :data:`ALONE_PIXELS` is worked on alone, after the others in flight: its decoded copies and scans are
+        most of the memory, and two of them at once would double the peak."""
         window = 2 * self.threads
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="facerec-batch") as threads:
             pending: deque[Future[FileResult]] = deque()
             try:
                 for file, opts in zip(files, options):
+                    if _header_pixels(file) > ALONE_PIXELS:
+                        while pending:
+                            yield pending.popleft().result()
+                        yield process_file(self.analyzer, file, **opts)
+                        continue
                     pending.append(threads.submit(process_file, self.analyzer, file, **opts))
                     if len(pending) >= window:
                         yield pending.popleft().result()
