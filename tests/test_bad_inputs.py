@@ -10,21 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
+from cli_support import run
 from corpus import CORPUS, GOOD, make_corpus
-from facerec.cli import cli
 
 NON_UTF8 = os.fsdecode(b"caf\xe9.jpg")
 SHOWN_NON_UTF8 = "caf\\xe9.jpg"  # how facerec prints and stores that name
-
-
-def run(*args: Any) -> Result:
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def strict_json(text: str) -> Any:

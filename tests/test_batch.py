@@ -225,8 +225,8 @@ def test_threads_work_on_a_big_photo_alone_and_keep_the_order(tmp_path: Path, te
 
     big = tmp_path / "big.png"
     Image.new("RGB", (3000, 3000), (128, 128, 128)).save(big)
-    assert batch_module._header_pixels(big) == 9_000_000
-    assert batch_module._header_pixels(tmp_path / "missing.jpg") == 0
+    assert facerec.images.declared_pixels(big) == 9_000_000
+    assert facerec.images.declared_pixels(tmp_path / "missing.jpg") == 0
     seen: list[tuple[str, int]] = []
     real = batch_module.process_file
 

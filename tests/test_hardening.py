@@ -10,30 +10,20 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
 from PIL import Image
 
+from cli_support import run
 from corpus import make_corpus
 from facerec import FaceAnalyzer
-from facerec.cli import cli
 from facerec.detection import create_detector, detect
 from facerec.detection.budget import DETECT_MAX_PIXELS, plan_detection
 from facerec.gallery import NewSample, SQLiteGallery
 from facerec.types import Box
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args: Any) -> Result:
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 # -- bounded memory ---------------------------------------------------------------------------------------------

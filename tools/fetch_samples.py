@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = "face_recognition==1.3.0"
@@ -72,27 +73,27 @@ def main(dest: Path) -> int:
                 for photo in images.iterdir():
                     shutil.copyfile(photo, suite / "test_images" / photo.name)
                 (suite / "test_face_recognition.py").write_text(rewrite_imports(test_file.read().decode("utf-8")))
-    for sub in ("known", "unknown"):
-        (dest / sub).mkdir(parents=True, exist_ok=True)
-    for src, name in KNOWN.items():
-        shutil.copyfile(images / src, dest / "known" / name)
-    for src in UNKNOWN:
-        shutil.copyfile(images / src, dest / "unknown" / src)
+    copy_layout(images, dest, KNOWN, "unknown", UNKNOWN)
     lay_out_demo(images, dest / "demo")
     print(f"sample photos in {dest}/ ({len(list(images.iterdir()))} test images)")
     return 0
+
+
+def copy_layout(images: Path, folder: Path, known: dict[str, str], other: str, others: Iterable[str]) -> None:
+    """``folder/known/`` (the ``known`` photos under their new names) and ``folder/<other>/`` (``others``)."""
+    for sub in ("known", other):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for src, name in known.items():
+        shutil.copyfile(images / src, folder / "known" / name)
+    for src in others:
+        shutil.copyfile(images / src, folder / other / src)
 
 
 def lay_out_demo(images: Path, demo: Path) -> None:
     """``demo/known/`` (one person) and ``demo/photos/`` (that person, somebody unknown, the two in one picture)."""
     from PIL import Image
 
-    for sub in ("known", "photos"):
-        (demo / sub).mkdir(parents=True, exist_ok=True)
-    for src, name in DEMO_KNOWN.items():
-        shutil.copyfile(images / src, demo / "known" / name)
-    for src in DEMO_PHOTOS:
-        shutil.copyfile(images / src, demo / "photos" / src)
+    copy_layout(images, demo, DEMO_KNOWN, "photos", DEMO_PHOTOS)
     left_name, right_name, out_name = DEMO_MONTAGE
     with Image.open(images / left_name) as left, Image.open(images / right_name) as right:
         height = 480

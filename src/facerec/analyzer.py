@@ -8,7 +8,6 @@ runner and the recognition data use it, so all paths give identical results and 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -220,21 +219,14 @@ class FaceAnalyzer:
         return self._part("fallback", lambda: create_detector(name, **options))  # type: ignore[no-any-return]
 
     def _with_threads(self, registry: Registry[Any], name: str, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` for part ``name``, with the analyzer's ``threads`` when the part takes it.
-
-        HOG also gets ``split_pyramid``: with ``max_side`` set (the default) it scans its pyramid in two parts,
-        run on two threads when ``threads`` (``None``: one per core) allows, one after the other otherwise -- the
-        same boxes either way; at full size (``max_side=None``) it is dlib's scan, box for box (what
-        face_recognition does). See :class:`facerec.detection.hog.HogDetector`.
-        """
-        if not registry.takes_threads(name):
-            return options
-        if registry is DETECTORS and name == "hog":
-            return {"split_pyramid": self.max_side is not None, "threads": self.threads or os.cpu_count() or 1,
-                    **options}
-        if self.threads is None:
-            return options
-        return {"threads": self.threads, **options}
+        """``options`` for part ``name``, with the analyzer's ``threads`` when the part takes it, and with the
+        part's :meth:`~facerec.registry.Registry.copy_options` when detection runs on a downscaled copy
+        (``max_side`` set: HOG then splits its pyramid, see :class:`facerec.detection.hog.HogDetector`; at full
+        size it is dlib's scan, box for box, as face_recognition does)."""
+        made = registry.copy_options(name) if self.max_side is not None else {}
+        if self.threads is not None and registry.takes_threads(name):
+            made["threads"] = self.threads
+        return {**made, **options}
 
     # -- the pipeline ------------------------------------------------------------------------------------
     def load(self, image: ImageInput) -> npt.NDArray[np.uint8]:

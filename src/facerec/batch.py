@@ -22,7 +22,6 @@ import inspect
 import math
 import multiprocessing
 import os
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -41,7 +40,7 @@ from facerec.files import IMAGE_SUFFIXES, ImageScan, find_images, scan_images
 from facerec.identification import (
     Identification,
 )
-from facerec.images import load_image_with_notes
+from facerec.images import declared_pixels, load_image_with_notes
 from facerec.known import KnownPeople, Match, known_people_files
 from facerec.types import UNKNOWN, Face
 
@@ -225,19 +224,6 @@ def process_file(analyzer: FaceAnalyzer, path: str | os.PathLike[str], *, operat
 ALONE_PIXELS = 8_000_000
 
 
-def _header_pixels(path: Path) -> int:
-    """The pixel count a file's header declares (0 when it cannot be read: :func:`process_file` reports why)."""
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as image:
-                return int(image.size[0]) * int(image.size[1])
-    except Exception:
-        return 0
-
-
 def _shared_analyzer(options: dict[str, Any]) -> FaceAnalyzer:
     """The flat API's shared analyzer for these options (models loaded once per process), or a new one for options
     the shared analyzers do not take."""
@@ -374,7 +360,7 @@ class BatchProcessor:
             pending: deque[Future[FileResult]] = deque()
             try:
                 for file, opts in zip(files, options):
-                    if _header_pixels(file) > ALONE_PIXELS:
+                    if declared_pixels(file) > ALONE_PIXELS:
                         while pending:
                             yield pending.popleft().result()
                         yield process_file(self.analyzer, file, **opts)

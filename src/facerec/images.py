@@ -23,8 +23,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from facerec.errors import ConfigurationError, FirstFrameWarning, ImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "describe_source", "load_image", "load_image_with_notes",
-           "resize_to_max_side", "resize_to_size"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "declared_pixels", "describe_source", "load_image",
+           "load_image_with_notes", "resize_to_max_side", "resize_to_size"]
 
 #: Images with more pixels than this are refused before decoding (about 8,000 x 8,000). Raise it with the
 #: ``max_pixels`` argument (``FaceAnalyzer(max_pixels=...)``, ``--max-pixels`` on the command line).
@@ -122,6 +122,23 @@ def load_image_with_notes(source: ImageInput, *, max_pixels: int | None = DEFAUL
         raise ImageError(name, f"unsupported input type {type(source).__name__}; give a path, bytes, a binary "
                                "file object, a numpy array or a PIL image")
     return _decode(data, name, max_pixels, exif_transpose)
+
+
+def declared_pixels(path: str | os.PathLike[str]) -> int:
+    """The pixel count the header of the image file ``path`` declares, without decoding it (0 when the file cannot
+    be read as an image: :func:`load_image` says why).
+
+    Examples:
+        >>> declared_pixels("no-such-file.jpg")
+        0
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                return int(img.size[0]) * int(img.size[1])
+    except Exception:
+        return 0
 
 
 def _check_pixels(count: int, name: str, max_pixels: int | None) -> None:

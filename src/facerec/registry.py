@@ -7,7 +7,7 @@ matches. Factories are imported lazily by the stage modules so that nothing heav
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -23,6 +23,7 @@ class _Entry(Generic[T]):
     factory: Callable[..., T]
     description: str
     threads: bool
+    on_copy: Mapping[str, Any]
 
 
 class Registry(Generic[T]):
@@ -32,14 +33,15 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, _Entry[T]] = {}
 
-    def register(self, name: str, description: str = "", *, threads: bool = False
-                 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator: register ``factory`` under ``name`` (``threads``: it takes a ``threads`` option)."""
+    def register(self, name: str, description: str = "", *, threads: bool = False,
+                 on_copy: Mapping[str, Any] | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator: register ``factory`` under ``name`` (``threads``: it takes a ``threads`` option;
+        ``on_copy``: options it is made with when the pipeline detects on a downscaled copy, ``max_side`` set)."""
 
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
-            self._entries[name] = _Entry(factory, description, threads)
+            self._entries[name] = _Entry(factory, description, threads, dict(on_copy or {}))
             return factory
 
         return decorator
@@ -47,6 +49,10 @@ class Registry(Generic[T]):
     def create(self, name: str, **options: Any) -> T:
         """A new instance of the part called ``name``."""
         return self._entry(name).factory(**options)
+
+    def copy_options(self, name: str) -> dict[str, Any]:
+        """The options the part called ``name`` is made with when detection runs on a downscaled copy."""
+        return dict(self._entry(name).on_copy)
 
     def takes_threads(self, name: str) -> bool:
         """Whether the part called ``name`` takes a ``threads`` option (it runs on ONNX Runtime or splits its work

@@ -66,6 +66,7 @@ __all__ = [
     "match_probability",
     "output_format",
     "output_options",
+    "pipeline_option",
     "pipeline_options",
     "pipeline_settings",
     "printable",
@@ -173,7 +174,7 @@ def _max_side(ctx: click.Context, param: click.Parameter, value: int | None) -> 
     return value
 
 
-def _pipeline_option(key: str) -> Callable[[F], F]:
+def pipeline_option(key: str) -> Callable[[F], F]:
     """The click option of the group whose destination is ``key``."""
     from facerec.presets import DEFAULT_PRESET, PRESETS
 
@@ -252,7 +253,7 @@ def pipeline_options(func: F) -> F:
     Use :func:`pipeline_settings` in the command to turn the parsed values into :class:`FaceAnalyzer` keywords,
     the face pick and the worker count, with the preset applied.
     """
-    return stack_options(*(_pipeline_option(key) for key in ("preset", *PIPELINE_KEYS[:-2], "workers")))(func)
+    return stack_options(*(pipeline_option(key) for key in ("preset", *PIPELINE_KEYS[:-2], "workers")))(func)
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ def analyzer_options(*, embedder: bool = False) -> Callable[[F], F]:
     ``--max-side``, ``--max-pixels``, and ``--embedder``), for a command that needs no more; the same definitions
     as :func:`pipeline_options`."""
     keys = ["detector", "upsample", "min_face_size_px", "max_side", "max_pixels", *(["embedder"] if embedder else [])]
-    return stack_options(*(_pipeline_option(key) for key in keys))
+    return stack_options(*(pipeline_option(key) for key in keys))
 
 
 def quiet_option(func: F) -> F:
@@ -305,7 +306,7 @@ def quiet_option(func: F) -> F:
 
 def batch_options(func: F) -> F:
     """``--workers`` (the pipeline group's) and ``--quiet``."""
-    return stack_options(_pipeline_option("workers"), quiet_option)(func)
+    return stack_options(pipeline_option("workers"), quiet_option)(func)
 
 
 def output_options(func: F) -> F:

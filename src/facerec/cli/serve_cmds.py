@@ -10,11 +10,11 @@ import click
 from facerec.cli._common import (
     PIPELINE_KEYS,
     Fail,
-    _pipeline_option,
     emit,
     errors_to_fail,
     output_format,
     output_options,
+    pipeline_option,
     pipeline_settings,
     stack_options,
 )
@@ -25,7 +25,7 @@ __all__ = ["COMMANDS", "keys", "serve"]
 #: The pipeline option group of every verb (the same names, defaults and help), less its --workers: serve's
 #: --workers are inference threads over one set of models, not worker processes. Its --max-pixels also sets the
 #: size above which an upload gets 413 before it is decoded.
-_serve_pipeline_options = stack_options(*(_pipeline_option(key) for key in ("preset", *PIPELINE_KEYS[:-2])))
+_servepipeline_options = stack_options(*(pipeline_option(key) for key in ("preset", *PIPELINE_KEYS[:-2])))
 
 
 @click.command(short_help="Serve the REST API and the web page over a gallery.")
@@ -50,7 +50,7 @@ _serve_pipeline_options = stack_options(*(_pipeline_option(key) for key in ("pre
               help="Calibration JSON from \"facerec calibrate --out FILE\": match probabilities in the answers.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
-@_serve_pipeline_options
+@_servepipeline_options
 @click.pass_context
 @errors_to_fail
 def serve(ctx: click.Context, /, gallery_location: str | None, host: str, port: int, workers: int,

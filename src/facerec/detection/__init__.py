@@ -61,7 +61,8 @@ class Detector(Protocol):
 DETECTORS: Registry[Detector] = Registry("detector")
 
 
-@DETECTORS.register("hog", "dlib HOG frontal detector (fast; misses small or turned faces)", threads=True)
+@DETECTORS.register("hog", "dlib HOG frontal detector (fast; misses small or turned faces)", threads=True,
+                    on_copy={"split_pyramid": True})
 def _make_hog(**options: object) -> Detector:
     from facerec.detection.hog import HogDetector
 

@@ -58,40 +58,30 @@ def _detector_files() -> tuple[str, str]:
 
     ``dlib.get_frontal_face_detector()`` decodes the detector from dlib's binary (about 0.26 s each time), while
     loading the serialized file takes about 1 ms: so the detector is decoded once, written under
-    :func:`facerec.models.cache_dir` (keyed by dlib's version; written to a temporary file and renamed, so
-    concurrent processes never read half a file; a temporary folder when the cache cannot be written), and every
-    instance after that is loaded from the file.
+    :func:`facerec.models.cache_dir` (keyed by dlib's version, with :func:`facerec.models.write_cache_file`; in a
+    temporary folder when the cache cannot be written), and every instance after that is loaded from the file.
     """
     import dlib
 
-    from facerec.models import cache_dir
+    from facerec.models import cache_dir, write_cache_file
 
     name = f"frontal-dlib-{dlib.__version__}"
+    full_name, top_name = f"{name}.svm", f"{name}-top{TOP_LEVELS}.svm"
+    folder = cache_dir() / "hog"
+    if (folder / full_name).is_file() and (folder / top_name).is_file():
+        return str(folder / full_name), str(folder / top_name)
+    scratch = Path(tempfile.mkdtemp(prefix="facerec-hog-"))
+    dlib.get_frontal_face_detector().save(str(scratch / full_name))
+    data = (scratch / full_name).read_bytes()
+    if data[_LEVELS_AT:_LEVELS_AT + len(_NO_LIMIT)] != _NO_LIMIT:
+        raise RuntimeError("dlib's serialized face detector has an unexpected layout")
+    (scratch / top_name).write_bytes(data[:_LEVELS_AT] + bytes([1, TOP_LEVELS]) + data[_LEVELS_AT + len(_NO_LIMIT):])
     try:
-        folder = cache_dir() / "hog"
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.mkdtemp(prefix="facerec-hog-"))
-    full, top = folder / f"{name}.svm", folder / f"{name}-top{TOP_LEVELS}.svm"
-    if not (full.is_file() and top.is_file()):
-        scratch = Path(tempfile.mkdtemp(prefix="facerec-hog-"))
-        made = scratch / "frontal.svm"
-        dlib.get_frontal_face_detector().save(str(made))
-        data = made.read_bytes()
-        if data[_LEVELS_AT:_LEVELS_AT + len(_NO_LIMIT)] != _NO_LIMIT:
-            raise RuntimeError("dlib's serialized face detector has an unexpected layout")
-        limited = data[:_LEVELS_AT] + bytes([1, TOP_LEVELS]) + data[_LEVELS_AT + len(_NO_LIMIT):]
-        for target, content in ((full, data), (top, limited)):
-            try:
-                fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(content)
-                os.replace(tmp, target)
-            except OSError:  # a read-only cache: keep the copies in the scratch folder
-                target = scratch / target.name
-                target.write_bytes(content)
-                full, top = (target, top) if content is data else (full, target)
-    return str(full), str(top)
+        for file in (full_name, top_name):
+            write_cache_file(folder / file, (scratch / file).read_bytes())
+    except OSError:  # a read-only cache: this process uses the scratch copies
+        folder = scratch
+    return str(folder / full_name), str(folder / top_name)
 
 
 def _make_dlib_hog() -> Any:
@@ -140,15 +130,16 @@ class HogDetector:
             a few up to 10 px where the next level wins); ``False`` (the default): dlib's own scan. Scans under
             :data:`MIN_SPLIT_PIXELS` are never split.
         threads: with ``split_pyramid``, 2 or more runs the two parts at once (about 1.8x faster on one photo);
-            1 runs them one after the other.
+            1 runs them one after the other; ``None`` (the default): one per core.
     """
 
     name = "hog"
 
-    def __init__(self, adjust_threshold: float = 0.0, split_pyramid: bool = False, threads: int = 1) -> None:
+    def __init__(self, adjust_threshold: float = 0.0, split_pyramid: bool = False,
+                 threads: int | None = None) -> None:
         self.adjust_threshold = adjust_threshold
         self.split_pyramid = split_pyramid
-        self.threads = max(1, int(threads))
+        self.threads = max(1, int(threads if threads is not None else os.cpu_count() or 1))
         self._pool: InstancePool[Any] = InstancePool(_make_dlib_hog)
         with self._pool.borrow():  # make the first one now: a missing dlib fails here, not on the first photo
             pass

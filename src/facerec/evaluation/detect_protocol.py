@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from facerec.detection import DEFAULT_MAX_SIDE
 from facerec.errors import ConfigurationError
 
 __all__ = [
@@ -296,7 +297,7 @@ class DetectionResult:
 
 def evaluate_detector(images: Sequence[GroundTruth], detector: str, *, upsample: int = 1,
                       progress: Callable[[int], None] | None = None, repeats: int = 1,
-                      max_side: int | None = 640, refine: bool = True) -> DetectionResult:
+                      max_side: int | None = DEFAULT_MAX_SIDE, refine: bool = True) -> DetectionResult:
     """Run detector ``detector`` on every annotated photo and score it.
 
     Args:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 from facerec.errors import ModelNotFoundError, UnknownNameError
 from facerec.files import file_sha256
 
-__all__ = ["MODEL_FILES", "cache_dir", "file_sha256", "locate_model"]
+__all__ = ["MODEL_FILES", "cache_dir", "file_sha256", "locate_model", "write_cache_file"]
 
 #: facerec's short names for dlib's model files.
 MODEL_FILES: dict[str, str] = {
@@ -91,3 +92,16 @@ def cache_dir() -> Path:
     return base
 
 
+def write_cache_file(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` (creating its folder) through a temporary file renamed into place, so that
+    concurrent processes never read half a file; returns ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

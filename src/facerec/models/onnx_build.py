@@ -18,7 +18,6 @@ weight file's SHA-256 (written atomically).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from facerec.errors import ModelFormatError
 from facerec.models.dlibfile import DlibNet, Node, read_dlib_dnn, resnet_graph, sequential_graph
-from facerec.models.locate import cache_dir, locate_model
+from facerec.models.locate import cache_dir, locate_model, write_cache_file
 
 if TYPE_CHECKING:
     import onnx
@@ -257,17 +256,7 @@ def onnx_model_path(name: str, model_path: str | os.PathLike[str] | None = None)
     target = folder / f"{name}-{net.sha256[:16]}-v{_BUILD_VERSION}.onnx"
     if target.is_file():
         return target
-    model = _BUILDERS[name](net)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(model.SerializeToString())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_cache_file(target, _BUILDERS[name](net).SerializeToString())
 
 
 _PROVIDER_ALIASES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
