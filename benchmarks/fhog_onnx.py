@@ -26,14 +26,18 @@ from __future__ import annotations
 
 import argparse
 import functools
-import statistics
-import time
-from collections.abc import Callable, Sequence
+import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hog_split import _median_ms as median_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -111,23 +115,9 @@ def one_level_detector() -> Any:
 
     from facerec.detection import hog
 
-    data = Path(hog._detector_files()[0]).read_bytes()
-    at = hog._LEVELS_AT
-    if data[at:at + len(hog._NO_LIMIT)] != hog._NO_LIMIT:
-        raise RuntimeError("dlib's serialized face detector has an unexpected layout")
     with tempfile.NamedTemporaryFile(suffix=".svm", delete=False) as file:
-        file.write(data[:at] + bytes([1, 1]) + data[at + len(hog._NO_LIMIT):])
+        file.write(hog._limit_levels(Path(hog._detector_files()[0]).read_bytes(), 1))
     return dlib.fhog_object_detector(file.name)
-
-
-def median_ms(run: Callable[[], object], repeats: int) -> float:
-    run()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +125,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=25, help="timed runs per figure (median; default 25)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"shared data folder (default {DEFAULT_DATA})")
     args = parser.parse_args(argv)
-
-    import os
 
     import dlib
     import onnxruntime as ort

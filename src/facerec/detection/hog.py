@@ -72,16 +72,22 @@ def _detector_files() -> tuple[str, str]:
         return str(folder / full_name), str(folder / top_name)
     scratch = Path(tempfile.mkdtemp(prefix="facerec-hog-"))
     dlib.get_frontal_face_detector().save(str(scratch / full_name))
-    data = (scratch / full_name).read_bytes()
-    if data[_LEVELS_AT:_LEVELS_AT + len(_NO_LIMIT)] != _NO_LIMIT:
-        raise RuntimeError("dlib's serialized face detector has an unexpected layout")
-    (scratch / top_name).write_bytes(data[:_LEVELS_AT] + bytes([1, TOP_LEVELS]) + data[_LEVELS_AT + len(_NO_LIMIT):])
+    (scratch / top_name).write_bytes(_limit_levels((scratch / full_name).read_bytes(), TOP_LEVELS))
     try:
         for file in (full_name, top_name):
             write_cache_file(folder / file, (scratch / file).read_bytes())
     except OSError:  # a read-only cache: this process uses the scratch copies
         folder = scratch
     return str(folder / full_name), str(folder / top_name)
+
+
+def _limit_levels(data: bytes, levels: int) -> bytes:
+    """dlib's serialized frontal face detector ``data`` with its scanner limited to the first ``levels`` levels."""
+    if not 1 <= levels <= 127:
+        raise ValueError(f"levels must be between 1 and 127, got {levels}")
+    if data[_LEVELS_AT:_LEVELS_AT + len(_NO_LIMIT)] != _NO_LIMIT:
+        raise RuntimeError("dlib's serialized face detector has an unexpected layout")
+    return data[:_LEVELS_AT] + bytes([1, levels]) + data[_LEVELS_AT + len(_NO_LIMIT):]
 
 
 def _make_dlib_hog() -> Any:
